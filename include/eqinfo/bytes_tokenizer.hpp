@@ -1,0 +1,56 @@
+// Bytes baseline: one token per byte, plus token 256 (EOS) after every
+// document.  Vocabulary 257; not bit-chunked.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eqinfo/decode_result.hpp"
+#include "eqinfo/symbols.hpp"
+
+namespace eqinfo {
+
+class BytesTokenizer {
+ public:
+  static constexpr std::size_t kVocabularySize = kAlphabetSize;
+
+  std::vector<Token> encode(std::string_view document) const {
+    return encode_documents(std::span<const std::string_view>(&document, 1));
+  }
+  std::vector<Token> encode_documents(std::span<const std::string_view> documents) const {
+    std::vector<Token> tokens;
+    for (auto d : documents) {
+      for (unsigned char c : d) tokens.push_back(c);
+      tokens.push_back(kEos);
+    }
+    return tokens;
+  }
+  DecodeResult decode(std::span<const Token> tokens) const {
+    DecodeResult result;
+    std::string current;
+    bool open = false;
+    for (Token t : tokens) {
+      if (t > kEos) {
+        result.issues |= kInvalidToken;
+        break;
+      }
+      if (t == kEos) {
+        result.documents.push_back(std::move(current));
+        current.clear();
+        open = false;
+      } else {
+        current.push_back(static_cast<char>(t));
+        open = true;
+      }
+    }
+    if (open) {
+      result.documents.push_back(std::move(current));
+      result.issues |= kUnterminatedDocument;
+    }
+    return result;
+  }
+};
+
+}  // namespace eqinfo

@@ -1,0 +1,56 @@
+// The Model policy: what a coder needs from a probability model.
+//
+// A model is immutable and shareable (weights, counts); all mutable state of
+// one coding pass lives in a separate Context.  That split is what lets one
+// model serve many independent windows at once: each window owns a Context,
+// and a model may evaluate a whole batch of Contexts in one call
+// (predict_batch).  Windows never share context: reset(ctx) starts a fresh
+// window, exactly as the Equal-Info method resets M1 at every window.
+//
+//   ctx = model.new_context();
+//   model.reset(ctx);                        // fresh window / document
+//   const auto& t = model.predict(ctx);      // FrequencyTable<P> for the next symbol
+//   model.advance(ctx, symbol);              // condition on the symbol actually coded
+//
+// predict's result stays valid until the next advance/reset of that context.
+#pragma once
+
+#include <concepts>
+#include <cstdint>
+#include <span>
+
+#include "eqinfo/frequency_table.hpp"
+#include "eqinfo/symbols.hpp"
+
+namespace eqinfo {
+
+template <class M>
+concept Model = requires(const M& model, typename M::Context& ctx, Symbol s) {
+  typename M::Context;
+  { M::kFrequencyBits } -> std::convertible_to<unsigned>;
+  { model.new_context() } -> std::same_as<typename M::Context>;
+  { model.reset(ctx) };
+  { model.predict(ctx) } -> std::same_as<const FrequencyTable<M::kFrequencyBits>&>;
+  { model.advance(ctx, s) };
+  // Identifies the model's exact behaviour (weights, counts, precision); token
+  // files record it so a decoder refuses tokens made with another model.
+  { model.fingerprint() } -> std::convertible_to<std::uint64_t>;
+};
+
+// Models that evaluate many independent contexts in one call (the transformer
+// batches its matrix products this way) provide
+//   void predict_batch(std::span<typename M::Context* const>) const;
+// after which predict(*ctx) is cheap for each of them.
+template <class M>
+concept BatchModel = Model<M> && requires(const M& model, std::span<typename M::Context* const> batch) {
+  { model.predict_batch(batch) };
+};
+
+// Prepares predictions for every context of a batch: one batched call where
+// the model has one, otherwise nothing (predict computes on demand).
+template <Model M>
+void prepare_batch(const M& model, std::span<typename M::Context* const> batch) {
+  if constexpr (BatchModel<M>) model.predict_batch(batch);
+}
+
+}  // namespace eqinfo

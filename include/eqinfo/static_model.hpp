@@ -1,0 +1,121 @@
+// StaticModel<P>: an order-0 byte unigram counted from a corpus (the paper's
+// StaticAC).  The same table is used at every position, so "reset" is a no-op.
+//
+// File format (JSON, small and human-readable):
+//   {"format": "eqinfo-static-model", "version": 1,
+//    "counts": [257 integers: bytes 0..255, then EOS = documents],
+//    "self_test": {"frequency_bits": 14, "table_fnv1a64": "<16 hex digits>"}}
+// The self-test is the fingerprint of the quantised 14-bit table; load()
+// recomputes it, so a file damaged in transit, or a quantiser changed without
+// a format bump, is refused at load (the sentencepiece habit).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "eqinfo/fingerprint.hpp"
+#include "eqinfo/frequency_table.hpp"
+#include "eqinfo/model.hpp"
+
+namespace eqinfo {
+
+using SymbolCounts = std::array<std::uint64_t, kAlphabetSize>;
+
+// Adds one document's bytes and its EOS to `counts`.
+inline void count_document(SymbolCounts& counts, std::string_view document) {
+  for (unsigned char c : document) ++counts[c];
+  ++counts[kEos];
+}
+
+template <unsigned FrequencyBits>
+std::uint64_t table_fingerprint(const FrequencyTable<FrequencyBits>& table) {
+  Fnv1a64 h;
+  h.u64(FrequencyBits);
+  for (std::size_t s = 0; s <= kAlphabetSize; ++s) h.u64(table.cumulative(s));
+  return h.value();
+}
+
+namespace static_model_file {
+inline constexpr std::string_view kFormat = "eqinfo-static-model";
+inline constexpr int kVersion = 1;
+inline constexpr unsigned kSelfTestBits = 14;
+
+inline std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+inline void save(const SymbolCounts& counts, const std::string& path) {
+  nlohmann::json j;
+  j["format"] = kFormat;
+  j["version"] = kVersion;
+  j["counts"] = counts;
+  j["self_test"] = {{"frequency_bits", kSelfTestBits},
+                    {"table_fnv1a64", hex64(table_fingerprint(FrequencyTable<kSelfTestBits>::from_counts(counts)))}};
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw std::runtime_error("cannot write static model '" + path + "'");
+  out << j.dump(1) << '\n';
+  if (!out) throw std::runtime_error("error writing static model '" + path + "'");
+}
+
+inline SymbolCounts load(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open static model '" + path + "'");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto fail = [&](const std::string& why) { return std::runtime_error("static model '" + path + "': " + why); };
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) throw fail("not a JSON object");
+  if (j.value("format", "") != kFormat) throw fail("format is not '" + std::string(kFormat) + "'");
+  if (j.value("version", -1) != kVersion) throw fail("unsupported version (expected 1)");
+  const auto& c = j["counts"];
+  if (!c.is_array() || c.size() != kAlphabetSize) throw fail("'counts' must be an array of 257 integers");
+  SymbolCounts counts{};
+  for (std::size_t s = 0; s < kAlphabetSize; ++s) {
+    if (!c[s].is_number_unsigned()) throw fail("counts[" + std::to_string(s) + "] is not a non-negative integer");
+    counts[s] = c[s].get<std::uint64_t>();
+  }
+  const auto& st = j["self_test"];
+  if (!st.is_object() || st.value("frequency_bits", 0u) != kSelfTestBits)
+    throw fail("missing self_test");
+  const std::string expected = st.value("table_fnv1a64", "");
+  const std::string actual = hex64(table_fingerprint(FrequencyTable<kSelfTestBits>::from_counts(counts)));
+  if (expected != actual) throw fail("self-test failed: table fingerprint " + actual + " != stored " + expected);
+  return counts;
+}
+}  // namespace static_model_file
+
+template <unsigned FrequencyBits = 14>
+class StaticModel {
+ public:
+  static constexpr unsigned kFrequencyBits = FrequencyBits;
+  struct Context {};
+
+  explicit StaticModel(const SymbolCounts& counts)
+      : table_(FrequencyTable<FrequencyBits>::from_counts(counts)), fingerprint_(table_fingerprint(table_)) {}
+  static StaticModel load(const std::string& path) { return StaticModel(static_model_file::load(path)); }
+
+  [[nodiscard]] Context new_context() const { return {}; }
+  void reset(Context&) const {}
+  [[nodiscard]] const FrequencyTable<FrequencyBits>& predict(Context&) const { return table_; }
+  void advance(Context&, Symbol) const {}
+  [[nodiscard]] std::uint64_t fingerprint() const { return fingerprint_; }
+  [[nodiscard]] const FrequencyTable<FrequencyBits>& table() const { return table_; }
+
+ private:
+  FrequencyTable<FrequencyBits> table_;
+  std::uint64_t fingerprint_;
+};
+
+static_assert(Model<StaticModel<14>>);
+
+}  // namespace eqinfo

@@ -1,0 +1,90 @@
+// The token file: a 32-byte header, then the tokens as little-endian uint16.
+// Layout and field meanings are documented in docs/formats.md.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <istream>
+#include <iterator>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "eqinfo/symbols.hpp"
+
+namespace eqinfo {
+
+struct TokenFileHeader {
+  static constexpr std::array<char, 4> kMagic{'E', 'Q', 'T', 'K'};
+  static constexpr std::uint16_t kVersion = 1;
+  static constexpr std::size_t kSize = 32;
+
+  std::uint8_t method = 0;           // tokenizer_factory.hpp: Method
+  std::uint8_t token_bits = 0;       // N
+  std::uint16_t window_bits = 0;     // b, 0 when the method has no windows
+  std::uint8_t frequency_bits = 0;   // P, 0 when the method has no model
+  std::uint64_t fingerprint = 0;     // model fingerprint, 0 when the method has no model
+  std::uint64_t token_count = 0;
+
+  friend bool operator==(const TokenFileHeader&, const TokenFileHeader&) = default;
+};
+
+namespace detail {
+inline void put_le(unsigned char* p, std::uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline std::uint64_t get_le(const unsigned char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = bytes; i-- > 0;) v = (v << 8) | p[i];
+  return v;
+}
+}  // namespace detail
+
+inline void write_token_file(std::ostream& out, TokenFileHeader header, const std::vector<Token>& tokens) {
+  header.token_count = tokens.size();
+  unsigned char h[TokenFileHeader::kSize] = {};
+  std::memcpy(h, TokenFileHeader::kMagic.data(), 4);
+  detail::put_le(h + 4, TokenFileHeader::kVersion, 2);
+  h[6] = header.method;
+  h[7] = header.token_bits;
+  detail::put_le(h + 8, header.window_bits, 2);
+  h[10] = header.frequency_bits;
+  detail::put_le(h + 16, header.fingerprint, 8);
+  detail::put_le(h + 24, header.token_count, 8);
+  out.write(reinterpret_cast<const char*>(h), sizeof h);
+  std::vector<unsigned char> body(tokens.size() * 2);
+  for (std::size_t i = 0; i < tokens.size(); ++i) detail::put_le(&body[2 * i], tokens[i], 2);
+  out.write(reinterpret_cast<const char*>(body.data()), static_cast<std::streamsize>(body.size()));
+  if (!out) throw std::runtime_error("error writing token file");
+}
+
+// Reads a whole token file; throws std::runtime_error saying what is wrong
+// with a file that is not one (bad magic, other version, truncated, trailing
+// bytes).
+inline TokenFileHeader read_token_file(std::istream& in, std::vector<Token>& tokens) {
+  unsigned char h[TokenFileHeader::kSize];
+  in.read(reinterpret_cast<char*>(h), sizeof h);
+  if (in.gcount() != static_cast<std::streamsize>(sizeof h)) throw std::runtime_error("not a token file: shorter than its 32-byte header");
+  if (std::memcmp(h, TokenFileHeader::kMagic.data(), 4) != 0) throw std::runtime_error("not a token file: bad magic (expected 'EQTK')");
+  const auto version = detail::get_le(h + 4, 2);
+  if (version != TokenFileHeader::kVersion)
+    throw std::runtime_error("token file version " + std::to_string(version) + " is not supported (expected 1)");
+  TokenFileHeader header;
+  header.method = h[6];
+  header.token_bits = h[7];
+  header.window_bits = static_cast<std::uint16_t>(detail::get_le(h + 8, 2));
+  header.frequency_bits = h[10];
+  header.fingerprint = detail::get_le(h + 16, 8);
+  header.token_count = detail::get_le(h + 24, 8);
+  std::vector<unsigned char> body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (body.size() % 2 != 0 || body.size() / 2 != header.token_count)
+    throw std::runtime_error("token file is damaged: header says " + std::to_string(header.token_count) + " tokens, body holds " +
+                             std::to_string(body.size()) + " bytes");
+  tokens.resize(header.token_count);
+  for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<Token>(detail::get_le(&body[2 * i], 2));
+  return header;
+}
+
+}  // namespace eqinfo

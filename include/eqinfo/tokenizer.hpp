@@ -1,0 +1,116 @@
+// The tokenizers: model -> arithmetic coder -> segmenter -> bit-chunker.
+//
+//   EqualInfoTokenizer<Model, WindowBits, TokenBits>  Equal-Info windows (the method)
+//   ArithmeticTokenizer<Model, TokenBits>             plain AC per document ("AC";
+//                                                     with StaticModel, "StaticAC")
+// and, behind the same interface, the baselines in bytes_tokenizer.hpp and
+// gzip_tokenizer.hpp.  Every tokenizer has
+//   std::vector<Token> encode(std::string_view document) const;   // document + EOS
+//   std::vector<Token> encode_documents(std::span<const std::string>) const;
+//   DecodeResult decode(std::span<const Token>) const;             // total, see decode_result.hpp
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "eqinfo/bit_chunker.hpp"
+#include "eqinfo/decode_result.hpp"
+#include "eqinfo/equal_info_segmenter.hpp"
+#include "eqinfo/model.hpp"
+#include "eqinfo/no_windows_segmenter.hpp"
+#include "eqinfo/static_model.hpp"
+#include "eqinfo/uniform_model.hpp"
+
+namespace eqinfo {
+
+namespace detail {
+
+template <class Segmenter>
+std::vector<Token> encode_documents(const Segmenter& segmenter, std::span<const std::string_view> documents,
+                                    unsigned token_bits, WindowStats* stats) {
+  BitVector bits;
+  for (auto d : documents) segmenter.encode_document(d, bits, stats);
+  return chunk_bits(bits, token_bits);
+}
+
+// Shared by every bit-level method: tokens -> bits -> documents, then the
+// checks on what follows the last document.
+template <class Segmenter>
+DecodeResult decode_tokens(const Segmenter& segmenter, std::span<const Token> tokens, unsigned token_bits) {
+  DecodeResult result;
+  BitVector bits;
+  if (unchunk_tokens(tokens, token_bits, bits) < tokens.size()) result.issues |= kInvalidToken;
+  const std::size_t consumed = segmenter.decode(bits, result);
+  bool nonzero = false;
+  for (std::size_t i = consumed; i < bits.size(); ++i) nonzero |= bits[i];
+  if (nonzero) result.issues |= kNonzeroPadding;
+  if (bits.size() - consumed >= token_bits) result.issues |= kExtraTokens;
+  return result;
+}
+
+}  // namespace detail
+
+template <Model M, unsigned WindowBits, unsigned TokenBits = 16>
+class EqualInfoTokenizer {
+  static_assert(TokenBits >= 1 && TokenBits <= 16, "TokenBits must be in [1, 16]");
+  // Padding is < N bits; with N <= b it can never hold a whole window, so the
+  // window count is floor(bits / b) without ambiguity.
+  static_assert(TokenBits <= WindowBits, "TokenBits must not exceed WindowBits");
+
+ public:
+  static constexpr unsigned kWindowBits = WindowBits;
+  static constexpr unsigned kTokenBits = TokenBits;
+  using Segmenter = EqualInfoSegmenter<M, WindowBits>;
+
+  explicit EqualInfoTokenizer(M model, std::size_t decode_batch = 64)
+      : model_(std::move(model)), decode_batch_(decode_batch) {}
+
+  std::vector<Token> encode(std::string_view document, WindowStats* stats = nullptr) const {
+    return encode_documents(std::span<const std::string_view>(&document, 1), stats);
+  }
+  std::vector<Token> encode_documents(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
+    return detail::encode_documents(Segmenter(model_, decode_batch_), documents, TokenBits, stats);
+  }
+  DecodeResult decode(std::span<const Token> tokens) const {
+    return detail::decode_tokens(Segmenter(model_, decode_batch_), tokens, TokenBits);
+  }
+  [[nodiscard]] const M& model() const noexcept { return model_; }
+
+ private:
+  M model_;
+  std::size_t decode_batch_;
+};
+
+template <Model M, unsigned TokenBits = 16>
+class ArithmeticTokenizer {
+  static_assert(TokenBits >= 1 && TokenBits <= 16, "TokenBits must be in [1, 16]");
+
+ public:
+  static constexpr unsigned kTokenBits = TokenBits;
+  using Segmenter = NoWindowsSegmenter<M>;
+
+  explicit ArithmeticTokenizer(M model) : model_(std::move(model)) {}
+
+  std::vector<Token> encode(std::string_view document, WindowStats* stats = nullptr) const {
+    return encode_documents(std::span<const std::string_view>(&document, 1), stats);
+  }
+  std::vector<Token> encode_documents(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
+    return detail::encode_documents(Segmenter(model_, TokenBits), documents, TokenBits, stats);
+  }
+  DecodeResult decode(std::span<const Token> tokens) const {
+    return detail::decode_tokens(Segmenter(model_, TokenBits), tokens, TokenBits);
+  }
+  [[nodiscard]] const M& model() const noexcept { return model_; }
+
+ private:
+  M model_;
+};
+
+// The paper's StaticAC: plain AC driven by an order-0 byte model.
+template <unsigned FrequencyBits = 14, unsigned TokenBits = 16>
+using StaticAcTokenizer = ArithmeticTokenizer<StaticModel<FrequencyBits>, TokenBits>;
+
+}  // namespace eqinfo
