@@ -1,0 +1,148 @@
+// What the eqinfo command-line tools share: a small "--flag value" parser,
+// the tokenizer settings flags, and reading/writing files or stdin/stdout.
+#pragma once
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <eqinfo/tokenizer_factory.hpp>
+
+namespace eqinfo::cli {
+
+// Thrown for bad command lines; main() prints it with the usage and exits 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Arguments {
+ public:
+  // `valued` flags take a value; `switches` take none.
+  Arguments(int argc, char** argv, const std::set<std::string>& valued, const std::set<std::string>& switches) {
+    for (int i = 1; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a.size() > 2 && a.rfind("--", 0) == 0) {
+        std::string value;
+        bool has_value = false;
+        if (auto eq = a.find('='); eq != std::string::npos) {
+          value = a.substr(eq + 1);
+          a = a.substr(0, eq);
+          has_value = true;
+        }
+        if (switches.count(a)) {
+          if (has_value) throw UsageError(a + " takes no value");
+          flags_[a] = "1";
+        } else if (valued.count(a)) {
+          if (!has_value) {
+            if (i + 1 >= argc) throw UsageError(a + " needs a value");
+            value = argv[++i];
+          }
+          flags_[a] = value;
+        } else {
+          throw UsageError("unknown option " + a);
+        }
+      } else {
+        positional_.push_back(a);
+      }
+    }
+  }
+
+  [[nodiscard]] bool has(const std::string& flag) const { return flags_.count(flag) > 0; }
+  [[nodiscard]] std::string get(const std::string& flag, const std::string& fallback) const {
+    auto it = flags_.find(flag);
+    return it == flags_.end() ? fallback : it->second;
+  }
+  [[nodiscard]] unsigned get_unsigned(const std::string& flag, unsigned fallback) const {
+    if (!has(flag)) return fallback;
+    const std::string v = get(flag, "");
+    std::size_t used = 0;
+    unsigned long x = 0;
+    try {
+      x = std::stoul(v, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != v.size() || v.empty()) throw UsageError(flag + " expects a non-negative integer, got '" + v + "'");
+    return static_cast<unsigned>(x);
+  }
+  [[nodiscard]] const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  std::map<std::string, std::string> flags_;
+  std::vector<std::string> positional_;
+};
+
+inline const std::set<std::string> kSpecFlags{"--method", "--window-bits", "--token-bits", "--model", "--frequency-bits"};
+
+inline const char* kSpecHelp =
+    "  --method M            equalinfo (default) | ac | staticac | gzip | gzip-raw | bytes\n"
+    "  --window-bits B       Equal-Info window size b: 12 16 24 32 48 64 128 (default 16)\n"
+    "  --token-bits N        token size N in 1..16, N <= b (default 16; bytes: always 8 + EOS)\n"
+    "  --model SPEC          uniform (default) | static:PATH (from eqinfo-build-static-model)\n"
+    "  --frequency-bits P    model precision: 12 14 16 (default 14), P <= b\n";
+
+// Settings from flags, with `base` supplying what the flags leave out.
+inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
+  if (args.has("--method")) {
+    const auto m = parse_method(args.get("--method", ""));
+    if (!m) throw UsageError("unknown --method '" + args.get("--method", "") + "'");
+    base.method = *m;
+  }
+  base.window_bits = args.get_unsigned("--window-bits", base.window_bits);
+  base.token_bits = args.get_unsigned("--token-bits", base.token_bits);
+  base.frequency_bits = args.get_unsigned("--frequency-bits", base.frequency_bits);
+  base.model = args.get("--model", base.model);
+  if ((base.method == Method::kBytes || base.method == Method::kGzip || base.method == Method::kGzipRaw) && args.has("--model"))
+    throw UsageError("--model is not used by --method " + std::string(method_name(base.method)));
+  return base;
+}
+
+inline std::string read_all(const std::string& path) {
+  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open '" + path + "'");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Opens `path` for writing ("-" = stdout) and hands the stream to fn.
+template <class F>
+void with_output(const std::string& path, F&& fn) {
+  if (path == "-") {
+    std::cout.flush();
+    fn(std::cout);
+    std::cout.flush();
+    if (!std::cout) throw std::runtime_error("error writing to stdout");
+    return;
+  }
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw std::runtime_error("cannot write '" + path + "'");
+  fn(out);
+  out.close();
+  if (!out) throw std::runtime_error("error writing '" + path + "'");
+}
+
+// Runs a tool's body, turning exceptions into messages and exit codes:
+// 2 for usage errors and refused inputs, 1 for anything else.
+template <class F>
+int run_tool(const char* name, const char* usage, F&& body) {
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    std::cerr << name << ": " << e.what() << "\n\n" << usage;
+    return 2;
+  } catch (const std::invalid_argument& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << name << ": " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace eqinfo::cli

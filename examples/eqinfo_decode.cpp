@@ -1,0 +1,80 @@
+// eqinfo-decode: token file -> text.  Method, b, N and P come from the file's
+// header; the model must be given again and must match the fingerprint.
+#include <iostream>
+#include <sstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include <eqinfo/token_file.hpp>
+#include <eqinfo/tokenizer_factory.hpp>
+
+#include "cli.hpp"
+
+namespace {
+
+const char* kUsage =
+    "usage: eqinfo-decode [options] INPUT OUTPUT\n"
+    "Decodes the token file INPUT (- for stdin) into OUTPUT (- for stdout).\n"
+    "Method, window bits, token bits and precision are read from INPUT's header;\n"
+    "flags that are given must agree with it, and --model must be the model that encoded it.\n"
+    "  --output-format F     raw (default: documents written back to back) | jsonl\n"
+    "  --stats               print documents, bytes, windows and decode status to stderr\n"
+    "Exit status: 0 decoded cleanly; 3 decoded with issues (see stderr); 2 refused; 1 error.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace eqinfo;
+  return cli::run_tool("eqinfo-decode", kUsage, [&] {
+    auto valued = cli::kSpecFlags;
+    valued.insert("--output-format");
+    cli::Arguments args(argc, argv, valued, {"--stats", "--help"});
+    if (args.has("--help")) {
+      std::cout << kUsage << cli::kSpecHelp;
+      return 0;
+    }
+    if (args.positional().size() != 2) throw cli::UsageError("expected INPUT and OUTPUT");
+    const std::string format = args.get("--output-format", "raw");
+    if (format != "raw" && format != "jsonl") throw cli::UsageError("--output-format must be raw or jsonl");
+
+    std::vector<Token> tokens;
+    TokenFileHeader file;
+    {
+      std::istringstream in(cli::read_all(args.positional()[0]));
+      file = read_token_file(in, tokens);
+    }
+    const auto method = static_cast<Method>(file.method);
+    if (method_name(method) == "unknown") throw std::invalid_argument("token file names unknown method " + std::to_string(file.method));
+    TokenizerSpec base;
+    base.method = method;
+    base.token_bits = file.token_bits;
+    if (file.window_bits) base.window_bits = file.window_bits;
+    if (file.frequency_bits) base.frequency_bits = file.frequency_bits;
+    const TokenizerSpec spec = cli::spec_from(args, base);
+    const auto tokenizer = make_tokenizer(spec);
+    if (const std::string why = tokenizer->mismatch(file); !why.empty())
+      throw std::invalid_argument("refusing to decode '" + args.positional()[0] + "': " + why);
+
+    const DecodeResult result = tokenizer->decode(tokens);
+    cli::with_output(args.positional()[1], [&](std::ostream& out) {
+      for (const auto& d : result.documents) {
+        if (format == "raw") {
+          out.write(d.data(), static_cast<std::streamsize>(d.size()));
+        } else {
+          out << nlohmann::json{{"text", d}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+        }
+      }
+    });
+    std::size_t bytes = 0;
+    for (const auto& d : result.documents) bytes += d.size();
+    if (args.has("--stats"))
+      std::cerr << "documents       " << result.documents.size() << "\nbytes out       " << bytes << "\ntokens in       "
+                << tokens.size() << "\nwindows         " << result.windows << "\nstatus          " << result.describe() << "\n";
+    if (!result.ok()) {
+      std::cerr << "eqinfo-decode: decoded with issues: " << result.describe() << "\n";
+      return 3;
+    }
+    return 0;
+  });
+}

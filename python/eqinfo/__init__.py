@@ -1,0 +1,1 @@
+"""eqinfo: neural tokenization with Equal-Info Windows (Python training side)."""

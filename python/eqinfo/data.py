@@ -1,0 +1,131 @@
+"""Corpus access for every eqinfo experiment: documents, symbols, and THE FIXED SPLIT.
+
+Corpus: `../shared/data/en_real_mix.jsonl.gz` relative to the repository root (override with the
+env var EQINFO_DATA_DIR = the data directory, or pass a path). One JSON document per line; the
+field `text` holds UTF-8 text. The data is never copied into the repository.
+
+Symbols: the UTF-8 bytes 0..255 of each document's text, then EOS = 256 after every document.
+Vocabulary 257. EOS doubles as BOS: the EOS that ends document i is the first input of document
+i+1, and a context reset (e.g. at an Equal-Info window) starts from an EOS input too.
+
+THE FIXED SPLIT (reused by every later experiment, do not change):
+    the document on 0-based line index i of the file is VALIDATION iff i % 50 == 0, else TRAIN.
+That is 2% of the documents, spread evenly over the file (which is ordered by source), so the
+validation set covers every source.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+EOS = 256
+VAL_EVERY = 50  # document i is validation iff i % VAL_EVERY == 0
+DEFAULT_FILE = "en_real_mix.jsonl.gz"
+REPO_ROOT = Path(__file__).resolve().parents[2]  # python/eqinfo/data.py -> repo root
+DEFAULT_CACHE_DIR = REPO_ROOT / "runs" / "cache"
+
+
+def default_data_path() -> Path:
+    data_dir = os.environ.get("EQINFO_DATA_DIR")
+    if data_dir:
+        return Path(data_dir) / DEFAULT_FILE
+    return (REPO_ROOT / ".." / "shared" / "data" / DEFAULT_FILE).resolve()
+
+
+def is_validation(doc_index: int) -> bool:
+    return doc_index % VAL_EVERY == 0
+
+
+def iter_documents(path: str | Path | None = None, split: str = "all") -> Iterator[str]:
+    """Yield the `text` of each document in file order. split: "train", "val" or "all"."""
+    if split not in ("train", "val", "all"):
+        raise ValueError(f"split must be train/val/all, got {split!r}")
+    path = Path(path) if path is not None else default_data_path()
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            if not line.strip():
+                # An empty line would still shift the indices of every later document; refuse
+                # rather than silently change the split.
+                raise ValueError(f"{path}: empty line {i}")
+            if split == "all" or (split == "val") == is_validation(i):
+                yield json.loads(line)["text"]
+
+
+def encode_document(text: str) -> np.ndarray:
+    """UTF-8 bytes of `text` followed by EOS, as uint16 [n_bytes + 1]."""
+    b = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    out = np.empty(len(b) + 1, dtype=np.uint16)
+    out[:-1] = b
+    out[-1] = EOS
+    return out
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_split(path: str | Path | None = None, split: str = "train",
+               cache_dir: str | Path | None = DEFAULT_CACHE_DIR, verbose: bool = True):
+    """Load a split as (symbols uint16 [S], doc_starts int64 [n_docs]).
+
+    symbols is the concatenation of encode_document(text) over the split's documents;
+    doc_starts[j] is the offset of document j's first byte. Cached as .npy under cache_dir keyed by
+    the file's sha256 prefix and the split (decompressing 72 MB of JSON takes ~10 s each run).
+    cache_dir=None disables the cache.
+    """
+    path = Path(path) if path is not None else default_data_path()
+    key = f"{_file_sha256(path)[:16]}_{split}"
+    if cache_dir is not None:
+        cache_dir = Path(cache_dir)
+        f_sym, f_off = cache_dir / f"{key}_symbols.npy", cache_dir / f"{key}_starts.npy"
+        if f_sym.exists() and f_off.exists():
+            # Memory-mapped: training only reads random windows, no need to hold 141 MB.
+            symbols, starts = np.load(f_sym, mmap_mode="r"), np.load(f_off)
+            if verbose:
+                _report(path, split, symbols, starts)
+            return symbols, starts
+
+    parts = [encode_document(t) for t in iter_documents(path, split)]
+    lengths = np.array([len(p) for p in parts], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    symbols = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint16)
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for fn, arr in ((f_sym, symbols), (f_off, starts)):
+            tmp = fn.with_name(fn.name + ".tmp.npy")  # atomic: another process may read it
+            np.save(tmp, arr)
+            os.replace(tmp, fn)
+    if verbose:
+        _report(path, split, symbols, starts)
+    return symbols, starts
+
+
+def _report(path, split, symbols, starts):
+    n_docs = len(starts)
+    print(f"[data] {Path(path).name} split={split}: {n_docs} docs, "
+          f"{len(symbols) - n_docs} text bytes, {len(symbols)} symbols (incl. EOS)", flush=True)
+
+
+def split_summary(path: str | Path | None = None, cache_dir=DEFAULT_CACHE_DIR) -> dict:
+    """Counts for both splits and the validation share of documents (expected ~2%)."""
+    tr_sym, tr_st = load_split(path, "train", cache_dir)
+    va_sym, va_st = load_split(path, "val", cache_dir)
+    frac = len(va_st) / max(1, len(va_st) + len(tr_st))
+    print(f"[data] validation share: {frac:.4f} of docs (rule i % {VAL_EVERY} == 0 -> ~0.02)")
+    return {"train_docs": len(tr_st), "train_bytes": len(tr_sym) - len(tr_st),
+            "val_docs": len(va_st), "val_bytes": len(va_sym) - len(va_st), "val_doc_frac": frac}
+
+
+if __name__ == "__main__":
+    import sys
+    split_summary(sys.argv[1] if len(sys.argv) > 1 else None)
