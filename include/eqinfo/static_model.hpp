@@ -64,7 +64,7 @@ inline void save(const SymbolCounts& counts, const std::string& path) {
                     {"table_fnv1a64", hex64(table_fingerprint(FrequencyTable<kSelfTestBits>::from_counts(counts)))}};
   std::ofstream out(path, std::ios::binary);
   if (!out) throw std::runtime_error("cannot write static model '" + path + "'");
-  out << j.dump(1) << '\n';
+  out << j.dump() << '\n';
   if (!out) throw std::runtime_error("error writing static model '" + path + "'");
 }
 

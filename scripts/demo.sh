@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The main job: install dependencies, build the tools, then tokenize a text
+# with every method, decode it back, check the round trip byte for byte and
+# print a table.  Usage: scripts/demo.sh [TEXT_FILE]   (default: LICENSE)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install_deps.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DEQINFO_BUILD_TESTS=OFF -DEQINFO_BUILD_BENCHMARKS=OFF >/dev/null
+cmake --build build -j"$(nproc)"
+
+input=${1:-LICENSE}
+model=models/static_en_train.json   # order-0 byte counts of the training split (docs/data.md)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+printf '\nTokenizing %s (%s bytes) and decoding it back:\n\n' "$input" "$(wc -c <"$input")"
+printf '%-34s %8s %12s %10s %10s  %s\n' method tokens bytes/token bits/byte windows "round trip"
+run() {
+  local name=$1; shift
+  build/bin/eqinfo-encode "$@" --stats "$input" "$work/t.tok" 2>"$work/stats"
+  local extra=()
+  for a in "$@"; do case $a in --model=*) extra+=("$a");; esac; done
+  build/bin/eqinfo-decode "${extra[@]}" "$work/t.tok" "$work/t.out"
+  local ok=FAILED
+  cmp -s "$input" "$work/t.out" && ok=exact
+  awk -v name="$name" -v ok="$ok" '
+    /^tokens out/ {t=$3} /^bytes\/token/ {bt=$2} /^bits\/byte/ {bb=$2} /^windows/ {w=$2}
+    END {printf "%-34s %8s %12s %10s %10s  %s\n", name, t, bt, bb, (w ? w : "-"), ok}' "$work/stats"
+  [ "$ok" = exact ]
+}
+run "Bytes (v=257)"                 --method=bytes
+run "GZip (v=65536)"                --method=gzip --token-bits=16
+run "StaticAC (v=65536)"            --method=staticac --token-bits=16 --model=static:$model
+run "EqualInfoAC[b=16, v=65536]"    --method=equalinfo --window-bits=16 --token-bits=16 --model=static:$model
+run "EqualInfoAC[b=16, v=256]"      --method=equalinfo --window-bits=16 --token-bits=8 --model=static:$model
+run "EqualInfoAC[b=32, v=65536]"    --method=equalinfo --window-bits=32 --token-bits=16 --model=static:$model
+run "EqualInfoAC[b=128, v=65536]"   --method=equalinfo --window-bits=128 --token-bits=16 --model=static:$model
+printf '\nThe model here is the order-0 byte model (StaticAC); the transformer M1 is docs/design.md, "Models".\n'

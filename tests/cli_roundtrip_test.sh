@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Round trips real texts through the built CLIs with every method, every
+# window size b in {16,24,32,64,128} and N in {8,16}; checks byte equality,
+# that Equal-Info output is exactly windows*b bits, and that eqinfo-decode
+# refuses files it must not decode.
+# Usage: cli_roundtrip_test.sh BIN_DIR [SHARED_DATA_DIR]
+set -euo pipefail
+bin=$1
+data=${2:-}
+root=$(cd "$(dirname "$0")/.." && pwd)
+model="$root/models/static_en_train.json"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Texts nobody tuned for: English web text (C4 sample), Chinese and Korean
+# documents, Wikipedia markup, executable bytes and random bytes.
+if [ -n "$data" ] && [ -f "$data/c4_sample30_olmo_testfixture.jsonl.gz" ]; then
+  python3 - "$data" "$work" <<'PY'
+import gzip, json, sys
+data, work = sys.argv[1], sys.argv[2]
+def take(name, out, lang=None, limit=20000):
+    text = b""
+    for line in gzip.open(f"{data}/{name}", "rt", encoding="utf-8"):
+        d = json.loads(line)
+        if lang and d.get("lang") != lang:
+            continue
+        text += d["text"].encode("utf-8") + b"\n"
+        if len(text) >= limit:
+            break
+    open(f"{work}/{out}", "wb").write(text[:limit])
+take("c4_sample30_olmo_testfixture.jsonl.gz", "english.txt")
+take("multilingual_ko_zh.jsonl.gz", "chinese.txt", "zh")
+take("multilingual_ko_zh.jsonl.gz", "korean.txt", "ko")
+open(f"{work}/wiki.xml", "wb").write(gzip.open(f"{data}/enwik8_head_4154064B.xml.gz").read(20000))
+PY
+else
+  echo "note: shared data not found; using the LICENSE text only" >&2
+  cp "$root/LICENSE" "$work/english.txt"
+fi
+head -c 20000 "$bin/eqinfo-encode" >"$work/program.bin"
+head -c 8000 /dev/urandom >"$work/random.bin"
+: >"$work/empty.txt"
+
+failures=0
+checks=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+roundtrip() {  # file, then encode flags
+  local file=$1; shift
+  local model_flag=()
+  for a in "$@"; do case $a in --model=*) model_flag=("$a");; esac; done
+  checks=$((checks + 1))
+  if ! "$bin/eqinfo-encode" "$@" --stats "$file" "$work/t.tok" 2>"$work/stats"; then fail "encode $* $file"; cat "$work/stats" >&2; return; fi
+  if ! "$bin/eqinfo-decode" "${model_flag[@]}" "$work/t.tok" "$work/t.out" 2>"$work/err"; then fail "decode $* $file"; cat "$work/err" >&2; return; fi
+  cmp -s "$file" "$work/t.out" || fail "round trip differs: $* $file"
+  # Equal-Info: the token stream is exactly the windows' bits, zero-padded to a token.
+  local b n windows tokens
+  b=$(printf '%s\n' "$@" | sed -n 's/^--window-bits=//p')
+  n=$(printf '%s\n' "$@" | sed -n 's/^--token-bits=//p')
+  if [ -n "$b" ]; then
+    windows=$(awk '/^windows/ {print $2}' "$work/stats")
+    tokens=$(awk '/^tokens out/ {print $3}' "$work/stats")
+    [ "$tokens" -eq $(( (windows * b + n - 1) / n )) ] || fail "token count $tokens != ceil($windows*$b/$n): $* $file"
+    [ "$windows" -ge 1 ] || fail "no windows: $* $file"
+  fi
+}
+
+for file in "$work"/*.txt "$work"/*.xml "$work"/*.bin; do
+  roundtrip "$file" --method=bytes
+  for n in 8 16; do
+    roundtrip "$file" --method=gzip --token-bits=$n
+    roundtrip "$file" --method=gzip-raw --token-bits=$n
+    roundtrip "$file" --method=ac --token-bits=$n --model=uniform
+    roundtrip "$file" --method=staticac --token-bits=$n --model=static:$model
+    for b in 16 24 32 64 128; do
+      roundtrip "$file" --method=equalinfo --window-bits=$b --token-bits=$n --model=static:$model
+    done
+  done
+  roundtrip "$file" --method=equalinfo --window-bits=16 --token-bits=16 --frequency-bits=16 --model=uniform
+done
+
+# Refusals: wrong model, damaged file, settings that break the precision constraint.
+"$bin/eqinfo-encode" --method=equalinfo --model=static:$model "$work/english.txt" "$work/e.tok"
+checks=$((checks + 1))
+if "$bin/eqinfo-decode" --model=uniform "$work/e.tok" "$work/x" 2>"$work/err"; then fail "decoded with the wrong model"; fi
+grep -q "fingerprint" "$work/err" || fail "wrong-model refusal does not say why: $(cat "$work/err")"
+checks=$((checks + 1))
+head -c 40 "$work/e.tok" >"$work/short.tok"
+if "$bin/eqinfo-decode" --model=static:$model "$work/short.tok" "$work/x" 2>"$work/err"; then fail "decoded a truncated file"; fi
+grep -q "damaged" "$work/err" || fail "truncated-file refusal does not say why: $(cat "$work/err")"
+checks=$((checks + 1))
+if "$bin/eqinfo-encode" --window-bits=12 --frequency-bits=14 "$work/english.txt" "$work/x" 2>"$work/err"; then fail "accepted P > b"; fi
+grep -q "frequency bits (P) <= window bits (b)" "$work/err" || fail "P > b refusal does not say why: $(cat "$work/err")"
+
+echo "$((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]
