@@ -74,6 +74,7 @@ struct WindowStats {
 // predictions computed ahead of time.
 template <unsigned WindowBits, unsigned FrequencyBits, unsigned StateBits = kDefaultStateBits>
 class EqualInfoWindowEncoder {
+  static_assert(StateBits >= FrequencyBits + 2, "the window step bound (kMaxWindowSymbols) needs StateBits >= FrequencyBits + 2");
   static_assert(kWindowFitsEverySymbol<WindowBits, FrequencyBits>,
                 "Equal-Info windows need FrequencyBits <= WindowBits: a symbol of probability 2^-P must fit in one "
                 "b-bit window (docs/design.md, precision constraint)");
@@ -197,6 +198,8 @@ class EqualInfoWindowEncoder {
 // symbol, or nullopt once the window holds no more.
 template <unsigned WindowBits, unsigned FrequencyBits, unsigned StateBits = kDefaultStateBits>
 class EqualInfoWindowDecoder {
+  static_assert(StateBits >= FrequencyBits + 2, "the window step bound (kMaxWindowSymbols) needs StateBits >= FrequencyBits + 2");
+
  public:
   using Table = FrequencyTable<FrequencyBits>;
 

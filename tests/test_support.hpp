@@ -1,0 +1,259 @@
+// Helpers shared by the eqinfo tests: a cheap assertion for hot loops,
+// bit-string conversions, random documents of many shapes, and adversarial
+// models that implement the Model concept.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <array>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "eqinfo/bit_vector.hpp"
+#include "eqinfo/fingerprint.hpp"
+#include "eqinfo/frequency_table.hpp"
+#include "eqinfo/model.hpp"
+#include "eqinfo/symbols.hpp"
+
+// REQUIRE only when the condition fails: Catch2's per-assertion bookkeeping
+// dominates Debug runtime in loops of millions of checks.  `cond` must be
+// free of side effects (it is evaluated again on failure for the report).
+#define EQINFO_FAST_REQUIRE(cond) \
+  do {                            \
+    if (!(cond)) REQUIRE(cond);   \
+  } while (0)
+
+namespace eqinfo_test {
+
+inline std::string bits_to_string(const eqinfo::BitVector& v) {
+  std::string s;
+  s.reserve(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) s += v[i] ? '1' : '0';
+  return s;
+}
+
+inline eqinfo::BitVector string_to_bits(const std::string& s) {
+  eqinfo::BitVector v;
+  for (char c : s) v.push_back(c == '1');
+  return v;
+}
+
+enum class DocShape { kEmpty, kOneByte, kBinary, kInvalidUtf8, kRun, kText, kRunsAndNoise };
+inline constexpr std::array<DocShape, 7> kAllDocShapes{DocShape::kEmpty,       DocShape::kOneByte, DocShape::kBinary,
+                                                       DocShape::kInvalidUtf8, DocShape::kRun,     DocShape::kText,
+                                                       DocShape::kRunsAndNoise};
+
+inline const char* shape_name(DocShape s) {
+  switch (s) {
+    case DocShape::kEmpty: return "empty";
+    case DocShape::kOneByte: return "one byte";
+    case DocShape::kBinary: return "binary with NULs";
+    case DocShape::kInvalidUtf8: return "invalid UTF-8";
+    case DocShape::kRun: return "run of one byte";
+    case DocShape::kText: return "text-like";
+    case DocShape::kRunsAndNoise: return "runs and noise";
+  }
+  return "?";
+}
+
+// A random document of the given shape, about `length` bytes.
+inline std::string make_document(DocShape shape, std::size_t length, std::mt19937_64& rng) {
+  std::string d;
+  switch (shape) {
+    case DocShape::kEmpty:
+      break;
+    case DocShape::kOneByte:
+      d.push_back(static_cast<char>(rng() % 256));
+      break;
+    case DocShape::kBinary:
+      for (std::size_t i = 0; i < length; ++i) d.push_back(static_cast<char>(rng() % 4 == 0 ? 0 : rng() % 256));
+      break;
+    case DocShape::kInvalidUtf8: {
+      // Stray continuation bytes, truncated sequences, overlongs, 0xFF/0xFE.
+      static constexpr unsigned char kBad[] = {0x80, 0xBF, 0xC0, 0xC1, 0xE2, 0x82, 0xF5, 0xFE, 0xFF, 0xED, 0xA0};
+      for (std::size_t i = 0; i < length; ++i)
+        d.push_back(static_cast<char>(rng() % 2 ? kBad[rng() % sizeof kBad] : 'a' + rng() % 26));
+      break;
+    }
+    case DocShape::kRun:
+      d.assign(length, static_cast<char>(rng() % 256));
+      break;
+    case DocShape::kText: {
+      static const char* kWords[] = {"the", "of", "and", "window", "equal", "information", "token", "a",
+                                     "compression", "model", "arithmetic", "coder", "is", "in", "bits", "text"};
+      while (d.size() < length) {
+        if (!d.empty()) d += rng() % 9 == 0 ? ". " : " ";
+        d += kWords[rng() % 16];
+      }
+      d.resize(length);
+      break;
+    }
+    case DocShape::kRunsAndNoise:
+      while (d.size() < length) {
+        const std::size_t run = rng() % 64;
+        d.append(run, static_cast<char>(rng() % 4));
+        for (std::size_t i = rng() % 8; i > 0; --i) d.push_back(static_cast<char>(rng() % 256));
+      }
+      d.resize(length);
+      break;
+  }
+  return d;
+}
+
+// Symbols of a document as coded: its bytes, then EOS.
+inline std::vector<eqinfo::Symbol> document_symbols(const std::string& d) {
+  std::vector<eqinfo::Symbol> s;
+  s.reserve(d.size() + 1);
+  for (unsigned char c : d) s.push_back(c);
+  s.push_back(eqinfo::kEos);
+  return s;
+}
+
+inline std::array<std::uint64_t, eqinfo::kAlphabetSize> counts_of(const std::string& d) {
+  std::array<std::uint64_t, eqinfo::kAlphabetSize> c{};
+  for (unsigned char x : d) ++c[x];
+  ++c[eqinfo::kEos];
+  return c;
+}
+
+// Counts that make one byte overwhelmingly likely: skewed static models.
+inline std::array<std::uint64_t, eqinfo::kAlphabetSize> skewed_counts(unsigned char peak) {
+  std::array<std::uint64_t, eqinfo::kAlphabetSize> c{};
+  c[peak] = 1000000;
+  c[eqinfo::kEos] = 1;
+  return c;
+}
+
+template <unsigned P>
+eqinfo::FrequencyTable<P> peaked_table(eqinfo::Symbol peak) {
+  std::array<std::uint32_t, eqinfo::kAlphabetSize> f;
+  f.fill(1);
+  f[peak] = (std::uint32_t{1} << P) - 256;
+  eqinfo::FrequencyTable<P> t;
+  t.set_frequencies(f);
+  return t;
+}
+
+inline std::uint64_t mix64(std::uint64_t x) {
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdULL;
+  x ^= x >> 33;
+  x *= 0xc4ceb93fe51a87d9ULL;
+  x ^= x >> 33;
+  return x;
+}
+
+// ADVERSARIAL model 1: context-dependent, deterministic.  At every step a
+// pseudo-random byte, a hash of everything seen since reset, gets
+// probability (2^P - 256) / 2^P and every other symbol (EOS included) gets
+// 2^-P.  Documents that follow the peak are long runs of extremely likely
+// symbols (hundreds per bit); documents that do not are all unlikely symbols
+// (P bits each).  Both stress the window's progress and maximality rules.
+template <unsigned P>
+class PeakedHashModel {
+ public:
+  static constexpr unsigned kFrequencyBits = P;
+  struct Context {
+    std::uint64_t state = 0;
+    eqinfo::FrequencyTable<P> table;
+  };
+
+  explicit PeakedHashModel(std::uint64_t seed = 1) : seed_(seed) {}
+
+  [[nodiscard]] Context new_context() const { return {}; }
+  void reset(Context& ctx) const { set_state(ctx, seed_); }
+  [[nodiscard]] const eqinfo::FrequencyTable<P>& predict(Context& ctx) const { return ctx.table; }
+  void advance(Context& ctx, eqinfo::Symbol s) const { set_state(ctx, mix64(ctx.state ^ (s + 0x9e3779b97f4a7c15ULL))); }
+  [[nodiscard]] std::uint64_t fingerprint() const { return eqinfo::Fnv1a64{}.text("peaked-hash").u64(P).u64(seed_).value(); }
+
+  // The byte this model makes likely after `ctx`'s history.
+  [[nodiscard]] static eqinfo::Symbol peak_of(std::uint64_t state) { return static_cast<eqinfo::Symbol>(state % 256); }
+
+  // A document that follows the peak with probability `follow`, else a random byte.
+  [[nodiscard]] std::string make_document(std::size_t length, double follow, std::mt19937_64& rng) const {
+    // Follows the model's own context, which restarts at every window the
+    // encoder opens; so "following" is only exact within a window.  That
+    // still yields long likely runs.
+    std::string d;
+    std::uint64_t state = seed_;
+    std::uniform_real_distribution<double> u(0, 1);
+    for (std::size_t i = 0; i < length; ++i) {
+      const auto c = u(rng) < follow ? peak_of(state) : static_cast<eqinfo::Symbol>(rng() % 256);
+      d.push_back(static_cast<char>(c));
+      state = mix64(state ^ (c + 0x9e3779b97f4a7c15ULL));
+      if (rng() % 512 == 0) state = seed_;  // sometimes re-sync with a window start
+    }
+    return d;
+  }
+
+ private:
+  void set_state(Context& ctx, std::uint64_t state) const {
+    ctx.state = state;
+    ctx.table = peaked_table<P>(peak_of(state));
+  }
+  std::uint64_t seed_;
+};
+
+// ADVERSARIAL model 2: order-1 and always wrong about documents built by
+// `successor_document`: after byte x it puts its peak on x + 2 (mod 256)
+// while the document continues with x + 1, and at a window start it peaks
+// on a byte the document never starts with.  It alternates between two peak
+// heights so that the tables differ step to step.  Every real symbol costs
+// about P bits: the extreme "unlikely run" case.
+template <unsigned P>
+class WrongPeakModel {
+ public:
+  static constexpr unsigned kFrequencyBits = P;
+  struct Context {
+    std::size_t steps = 0;
+    eqinfo::FrequencyTable<P> table;
+  };
+
+  WrongPeakModel() {
+    for (int x = 0; x < 256; ++x) {
+      std::array<std::uint32_t, eqinfo::kAlphabetSize> f;
+      f.fill(1);
+      f[(x + 2) % 256] = (std::uint32_t{1} << P) - 256;
+      tall_[x].set_frequencies(f);
+      // A lower peak: the mass beyond the floor of 1 split 1/2, 1/4, 1/4
+      // over the wrong byte, its neighbour and EOS.
+      f.fill(1);
+      const std::uint32_t rest = (std::uint32_t{1} << P) - 254;
+      f[(x + 2) % 256] = rest / 2;
+      f[(x + 3) % 256] = rest / 4;
+      f[eqinfo::kEos] = rest - rest / 2 - rest / 4;
+      short_[x].set_frequencies(f);
+    }
+  }
+
+  [[nodiscard]] Context new_context() const { return {}; }
+  void reset(Context& ctx) const {
+    ctx.steps = 0;
+    ctx.table = start_;
+  }
+  [[nodiscard]] const eqinfo::FrequencyTable<P>& predict(Context& ctx) const { return ctx.table; }
+  void advance(Context& ctx, eqinfo::Symbol s) const {
+    ++ctx.steps;
+    ctx.table = (ctx.steps % 2 ? tall_ : short_)[s % 256];
+  }
+  [[nodiscard]] std::uint64_t fingerprint() const { return eqinfo::Fnv1a64{}.text("wrong-peak").u64(P).value(); }
+
+  // x, x+1, x+2, ... (mod 256), never starting with byte 255 (the start peak).
+  static std::string successor_document(std::size_t length, unsigned char first) {
+    if (first == 255) first = 0;
+    std::string d;
+    for (std::size_t i = 0; i < length; ++i) d.push_back(static_cast<char>(static_cast<unsigned char>(first + i)));
+    return d;
+  }
+
+ private:
+  eqinfo::FrequencyTable<P> start_ = peaked_table<P>(255);
+  std::array<eqinfo::FrequencyTable<P>, 256> tall_, short_;
+};
+
+static_assert(eqinfo::Model<PeakedHashModel<14>>);
+static_assert(eqinfo::Model<WrongPeakModel<14>>);
+
+}  // namespace eqinfo_test
