@@ -234,10 +234,20 @@ class EqualInfoWindowDecoder {
 };
 
 // The segmenter policy: documents <-> a bitstream of b-bit windows.
-template <Model M, unsigned WindowBits, unsigned StateBits = kDefaultStateBits>
+//
+// ModelResetEvery = k resets the MODEL only at every k-th window of a
+// document (the coder still restarts at every window, so windows stay exactly
+// b bits and self-delimiting); k = 1 is the method proper.  k > 1 is the
+// paper's ablation (Table 9: resetting M1 less often destroys learnability).
+// With k > 1 a window's context depends on the windows before it, so decoding
+// is sequential.
+template <Model M, unsigned WindowBits, unsigned ModelResetEvery = 1, unsigned StateBits = kDefaultStateBits>
 class EqualInfoSegmenter {
+  static_assert(ModelResetEvery >= 1, "ModelResetEvery must be >= 1");
+
  public:
   static constexpr unsigned kWindowBits = WindowBits;
+  static constexpr unsigned kModelResetEvery = ModelResetEvery;
   static constexpr unsigned kFrequencyBits = M::kFrequencyBits;
   using WindowEncoder = EqualInfoWindowEncoder<WindowBits, kFrequencyBits, StateBits>;
   using WindowDecoder = EqualInfoWindowDecoder<WindowBits, kFrequencyBits, StateBits>;
@@ -250,13 +260,19 @@ class EqualInfoSegmenter {
     auto ctx = model_->new_context();
     WindowEncoder window;
     WindowStats local;
-    std::size_t pos = 0;  // next symbol of the document to place; index size() is EOS
+    std::size_t pos = 0;          // next symbol of the document to place; index size() is EOS
+    std::size_t group_start = 0;  // where the model context was last reset
     const std::size_t n = document.size() + 1;
     const auto symbol_at = [&](std::size_t i) -> Symbol {
       return i < document.size() ? static_cast<unsigned char>(document[i]) : kEos;
     };
     while (pos < n) {
+      // The context must hold exactly the symbols since the last reset; the
+      // window just closed may have advanced it past its end (fallback), so
+      // it is rebuilt rather than carried.
+      if (local.windows % ModelResetEvery == 0) group_start = pos;
       model_->reset(ctx);
+      for (std::size_t i = group_start; i < pos; ++i) model_->advance(ctx, symbol_at(i));
       window.begin();
       for (std::size_t i = pos;; ++i) {
         const Symbol s = symbol_at(i);
@@ -274,12 +290,41 @@ class EqualInfoSegmenter {
   }
 
   // Decodes every whole window of bits[0, size); returns the bits consumed.
-  // Windows are independent, so they are decoded `decode_batch` at a time in
-  // lockstep, giving batch-capable models one call per step.
   std::size_t decode(const BitVector& bits, DecodeResult& result) const {
     const std::size_t windows = bits.size() / WindowBits;
     std::vector<std::string> text(windows);
     std::vector<char> ends_document(windows, 0);
+    if constexpr (ModelResetEvery == 1)
+      decode_independent(bits, text, ends_document);
+    else
+      decode_sequential(bits, text, ends_document);
+    // Windows ending in EOS close a document; the rest continue it.
+    std::string current;
+    bool open = false;
+    for (std::size_t w = 0; w < windows; ++w) {
+      current += text[w];
+      open = true;
+      if (ends_document[w]) {
+        result.documents.push_back(std::move(current));
+        current.clear();
+        open = false;
+      }
+    }
+    if (open) {
+      result.documents.push_back(std::move(current));
+      result.issues |= kUnterminatedDocument;
+    }
+    result.windows += windows;
+    return windows * WindowBits;
+  }
+
+  [[nodiscard]] const M& model() const noexcept { return *model_; }
+
+ private:
+  // Windows are independent, so they are decoded `decode_batch` at a time in
+  // lockstep, giving batch-capable models one call per step.
+  void decode_independent(const BitVector& bits, std::vector<std::string>& text, std::vector<char>& ends_document) const {
+    const std::size_t windows = text.size();
     std::vector<typename M::Context> contexts;
     std::vector<WindowDecoder> decoders;
     std::vector<std::size_t> active;
@@ -314,30 +359,29 @@ class EqualInfoSegmenter {
         active.resize(kept);
       }
     }
-    // Windows ending in EOS close a document; the rest continue it.
-    std::string current;
-    bool open = false;
-    for (std::size_t w = 0; w < windows; ++w) {
-      current += text[w];
-      open = true;
-      if (ends_document[w]) {
-        result.documents.push_back(std::move(current));
-        current.clear();
-        open = false;
-      }
-    }
-    if (open) {
-      result.documents.push_back(std::move(current));
-      result.issues |= kUnterminatedDocument;
-    }
-    result.windows += windows;
-    return windows * WindowBits;
   }
 
-  [[nodiscard]] std::size_t alignment_bits() const noexcept { return 1; }
-  [[nodiscard]] const M& model() const noexcept { return *model_; }
+  // ModelResetEvery > 1: the model context runs on across the windows of a
+  // group, and groups restart at every document.
+  void decode_sequential(const BitVector& bits, std::vector<std::string>& text, std::vector<char>& ends_document) const {
+    auto ctx = model_->new_context();
+    WindowDecoder decoder;
+    std::size_t window_in_document = 0;
+    for (std::size_t w = 0; w < text.size(); ++w) {
+      if (window_in_document % ModelResetEvery == 0) model_->reset(ctx);
+      decoder.begin(bits, w * WindowBits);
+      while (const auto s = decoder.next(model_->predict(ctx))) {
+        if (*s == kEos) {
+          ends_document[w] = 1;
+          break;
+        }
+        text[w].push_back(static_cast<char>(*s));
+        model_->advance(ctx, *s);
+      }
+      window_in_document = ends_document[w] ? 0 : window_in_document + 1;
+    }
+  }
 
- private:
   const M* model_;
   std::size_t decode_batch_;
 };
