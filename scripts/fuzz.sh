@@ -10,7 +10,7 @@
 # sanitizer report, a failed round trip, a leak or a timeout; the input that
 # did it is written to build-fuzz/artifacts/.  Reproduce one with
 #   build-fuzz/decode_fuzzer build-fuzz/artifacts/crash-...
-# Crashes worth keeping go to tests/fuzz/crashes/.
+# Crashes worth keeping go to tests/fuzz/crashes/ (replayed first, every run).
 #
 # Environment: CXX_FUZZ (default clang++), FUZZ_ARGS (extra libFuzzer flags,
 # e.g. "-jobs=2 -workers=2").
@@ -35,17 +35,35 @@ if [[ ! -x $bin ]] || [[ -n $(find include tests/fuzz/decode_fuzzer.cpp -newer "
   mv "$bin.tmp" "$bin"
 fi
 
-# Seeds: every selector (tokenizer x options) with a little English text as
-# the payload.  libFuzzer grows the corpus from there.
-if [[ -z $(ls -A build-fuzz/corpus) ]]; then
-  text=$'The quick brown fox jumps over the lazy dog.\nIt was the best of times, it was the worst of times.\n'
-  for sel in $(seq 0 127); do
-    { printf "\\x$(printf %02x "$sel")"; printf '%s' "$text"; } > "build-fuzz/corpus/seed-$sel"
-  done
-fi
+# Seeds (written when missing): every selector byte (tokenizer x options)
+# with a short English payload, and every tokenizer with a 700-byte one
+# (> 64 windows for every b and N, so several decode batches), so the fuzzer
+# starts from multi-window inputs instead of growing them slowly.
+text=$'The quick brown fox jumps over the lazy dog.\nIt was the best of times, it was the worst of times.\n'
+long=$text
+while (( ${#long} < 700 )); do long+="$long"; done
+for sel in $(seq 0 255); do
+  [[ -e build-fuzz/corpus/seed-$sel ]] || { printf "\\x$(printf %02x "$sel")"; printf '%s' "$text"; } > "build-fuzz/corpus/seed-$sel"
+done
+for sel in $(seq 0 31) $(seq 64 95); do
+  [[ -e build-fuzz/corpus/seed-long-$sel ]] || { printf "\\x$(printf %02x "$sel")"; printf '%s' "${long:0:700}"; } > "build-fuzz/corpus/seed-long-$sel"
+done
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+# Known crashers first: each must now pass.
+shopt -s nullglob
+regressions=()
+for f in tests/fuzz/crashes/*; do [[ $f == *.md ]] || regressions+=("$f"); done
+if (( ${#regressions[@]} )); then
+  echo "replaying ${#regressions[@]} input(s) from tests/fuzz/crashes/"
+  "$bin" "${regressions[@]}" >build-fuzz/regressions.log 2>&1 || {
+    cat build-fuzz/regressions.log >&2
+    echo "fuzz.sh: a known crasher in tests/fuzz/crashes/ crashes again" >&2
+    exit 1
+  }
+fi
 
 set +e
 # shellcheck disable=SC2086  # FUZZ_ARGS is a list of flags

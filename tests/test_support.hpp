@@ -145,55 +145,80 @@ inline std::uint64_t mix64(std::uint64_t x) {
   return x;
 }
 
-// ADVERSARIAL model 1: context-dependent, deterministic.  At every step a
-// pseudo-random byte, a hash of everything seen since reset, gets
-// probability (2^P - 256) / 2^P and every other symbol (EOS included) gets
-// 2^-P.  Documents that follow the peak are long runs of extremely likely
-// symbols (hundreds per bit); documents that do not are all unlikely symbols
-// (P bits each).  Both stress the window's progress and maximality rules.
+// ADVERSARIAL model 1: context-dependent and deterministic.  At every step a
+// pseudo-random byte, a hash of the last two symbols since reset (a reset
+// context hashes as "nothing seen"), gets probability (2^P - 256) / 2^P and
+// every other symbol, EOS included, gets 2^-P.  Documents from
+// `make_document` follow that chain: within a window they are long runs of
+// extremely likely symbols (hundreds per bit at P = 16), while the first
+// symbols after every window reset are out of sync and cost P bits each.
 template <unsigned P>
 class PeakedHashModel {
  public:
   static constexpr unsigned kFrequencyBits = P;
+  static constexpr unsigned kNothing = 0x1ff;
   struct Context {
-    std::uint64_t state = 0;
-    eqinfo::FrequencyTable<P> table;
+    unsigned prev2 = kNothing, prev1 = kNothing;
+    const eqinfo::FrequencyTable<P>* table = nullptr;
   };
 
-  explicit PeakedHashModel(std::uint64_t seed = 1) : seed_(seed) {}
+  // peak_frequency: the peak's share of 2^P; the default is the most a
+  // table allows (every other symbol at the floor of 1).  Any other value
+  // spreads the rest evenly over the 256 other symbols.
+  explicit PeakedHashModel(std::uint64_t seed = 1, std::uint32_t peak_frequency = (std::uint32_t{1} << P) - 256)
+      : seed_(seed), peak_frequency_(peak_frequency) {
+    for (unsigned a = 0; a < 257; ++a)
+      for (unsigned b = 0; b < 257; ++b) peak_[a * 257 + b] = static_cast<std::uint8_t>(mix64(seed_ ^ (a << 9 | b)) % 256);
+    const std::uint32_t rest = (std::uint32_t{1} << P) - peak_frequency;
+    for (unsigned x = 0; x < 256; ++x) {
+      std::array<std::uint32_t, eqinfo::kAlphabetSize> f;
+      for (std::size_t s = 0, i = 0; s < eqinfo::kAlphabetSize; ++s)
+        if (s != x) f[s] = rest / 256 + (i++ < rest % 256 ? 1u : 0u);
+      f[x] = peak_frequency;
+      tables_[x].set_frequencies(f);
+    }
+  }
 
   [[nodiscard]] Context new_context() const { return {}; }
-  void reset(Context& ctx) const { set_state(ctx, seed_); }
-  [[nodiscard]] const eqinfo::FrequencyTable<P>& predict(Context& ctx) const { return ctx.table; }
-  void advance(Context& ctx, eqinfo::Symbol s) const { set_state(ctx, mix64(ctx.state ^ (s + 0x9e3779b97f4a7c15ULL))); }
-  [[nodiscard]] std::uint64_t fingerprint() const { return eqinfo::Fnv1a64{}.text("peaked-hash").u64(P).u64(seed_).value(); }
+  void reset(Context& ctx) const {
+    ctx.prev2 = ctx.prev1 = kNothing;
+    ctx.table = &tables_[peak(ctx.prev2, ctx.prev1)];
+  }
+  [[nodiscard]] const eqinfo::FrequencyTable<P>& predict(Context& ctx) const { return *ctx.table; }
+  void advance(Context& ctx, eqinfo::Symbol s) const {
+    ctx.prev2 = ctx.prev1;
+    ctx.prev1 = s;
+    ctx.table = &tables_[peak(ctx.prev2, ctx.prev1)];
+  }
+  [[nodiscard]] std::uint64_t fingerprint() const {
+    return eqinfo::Fnv1a64{}.text("peaked-hash").u64(P).u64(seed_).u64(peak_frequency_).value();
+  }
 
-  // The byte this model makes likely after `ctx`'s history.
-  [[nodiscard]] static eqinfo::Symbol peak_of(std::uint64_t state) { return static_cast<eqinfo::Symbol>(state % 256); }
+  // The byte made likely after the two given symbols (kNothing = none).
+  [[nodiscard]] unsigned peak(unsigned prev2, unsigned prev1) const {
+    return peak_[(prev2 == kNothing ? 256 : prev2) * 257 + (prev1 == kNothing ? 256 : prev1)];
+  }
 
-  // A document that follows the peak with probability `follow`, else a random byte.
+  // Follows the peak chain (on the document's own history, which a model
+  // only sees in full inside one window) with probability `follow`.
   [[nodiscard]] std::string make_document(std::size_t length, double follow, std::mt19937_64& rng) const {
-    // Follows the model's own context, which restarts at every window the
-    // encoder opens; so "following" is only exact within a window.  That
-    // still yields long likely runs.
     std::string d;
-    std::uint64_t state = seed_;
+    unsigned p2 = kNothing, p1 = kNothing;
     std::uniform_real_distribution<double> u(0, 1);
     for (std::size_t i = 0; i < length; ++i) {
-      const auto c = u(rng) < follow ? peak_of(state) : static_cast<eqinfo::Symbol>(rng() % 256);
+      const unsigned c = u(rng) < follow ? peak(p2, p1) : static_cast<unsigned>(rng() % 256);
       d.push_back(static_cast<char>(c));
-      state = mix64(state ^ (c + 0x9e3779b97f4a7c15ULL));
-      if (rng() % 512 == 0) state = seed_;  // sometimes re-sync with a window start
+      p2 = p1;
+      p1 = c;
     }
     return d;
   }
 
  private:
-  void set_state(Context& ctx, std::uint64_t state) const {
-    ctx.state = state;
-    ctx.table = peaked_table<P>(peak_of(state));
-  }
   std::uint64_t seed_;
+  std::uint32_t peak_frequency_;
+  std::vector<std::uint8_t> peak_ = std::vector<std::uint8_t>(257 * 257);
+  std::vector<eqinfo::FrequencyTable<P>> tables_ = std::vector<eqinfo::FrequencyTable<P>>(256);
 };
 
 // ADVERSARIAL model 2: order-1 and always wrong about documents built by
@@ -208,7 +233,7 @@ class WrongPeakModel {
   static constexpr unsigned kFrequencyBits = P;
   struct Context {
     std::size_t steps = 0;
-    eqinfo::FrequencyTable<P> table;
+    const eqinfo::FrequencyTable<P>* table = nullptr;
   };
 
   WrongPeakModel() {
@@ -231,12 +256,12 @@ class WrongPeakModel {
   [[nodiscard]] Context new_context() const { return {}; }
   void reset(Context& ctx) const {
     ctx.steps = 0;
-    ctx.table = start_;
+    ctx.table = &start_;
   }
-  [[nodiscard]] const eqinfo::FrequencyTable<P>& predict(Context& ctx) const { return ctx.table; }
+  [[nodiscard]] const eqinfo::FrequencyTable<P>& predict(Context& ctx) const { return *ctx.table; }
   void advance(Context& ctx, eqinfo::Symbol s) const {
     ++ctx.steps;
-    ctx.table = (ctx.steps % 2 ? tall_ : short_)[s % 256];
+    ctx.table = &(ctx.steps % 2 ? tall_ : short_)[s % 256];
   }
   [[nodiscard]] std::uint64_t fingerprint() const { return eqinfo::Fnv1a64{}.text("wrong-peak").u64(P).value(); }
 

@@ -3,6 +3,7 @@
 // bits spell (carry propagation into bits that were already written).
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -44,13 +45,31 @@ class BitVector {
     ++size_;
   }
 
-  // Appends the low `count` bits of `value`, most significant first.
+  // Appends the low `count` bits of `value` (count <= 64), most significant first.
   void append_bits(std::uint64_t value, unsigned count) {
-    for (unsigned i = count; i-- > 0;) push_back((value >> i) & 1u);
+    if (count == 0) return;
+    if (count < 64) value &= (std::uint64_t{1} << count) - 1;
+    ones_ += static_cast<std::size_t>(std::popcount(value));
+    const unsigned used = static_cast<unsigned>(size_ & 63);  // bits already in the last word
+    if (used == 0) {
+      words_.push_back(value << (64 - count));
+    } else {
+      const unsigned room = 64 - used;
+      if (count <= room) {
+        words_.back() |= value << (room - count);
+      } else {
+        words_.back() |= value >> (count - room);
+        words_.push_back(value << (64 - (count - room)));
+      }
+    }
+    size_ += count;
   }
 
   void append(const BitVector& other) {
-    for (std::size_t i = 0; i < other.size_; ++i) push_back(other[i]);
+    for (std::size_t i = 0; i < other.size_; i += 64) {
+      const unsigned count = static_cast<unsigned>(std::min<std::size_t>(64, other.size_ - i));
+      append_bits(other.read_bits(i, count), count);
+    }
   }
 
   // Adds 1 to the size()-bit unsigned number these bits spell.  Throws if the
@@ -73,9 +92,13 @@ class BitVector {
   // The `count` bits starting at `pos` as an integer (count <= 64); positions
   // past the end read as zero.
   [[nodiscard]] std::uint64_t read_bits(std::size_t pos, unsigned count) const noexcept {
-    std::uint64_t v = 0;
-    for (unsigned i = 0; i < count; ++i) v = (v << 1) | static_cast<std::uint64_t>(get_or(pos + i, false));
-    return v;
+    if (count == 0 || pos >= size_) return 0;
+    const std::size_t w = pos >> 6;
+    const unsigned off = static_cast<unsigned>(pos & 63);
+    // The 64 bits starting at pos; words past the end and unused bits are zero.
+    std::uint64_t window = words_[w] << off;
+    if (off != 0 && w + 1 < words_.size()) window |= words_[w + 1] >> (64 - off);
+    return count == 64 ? window : window >> (64 - count);
   }
 
   friend bool operator==(const BitVector& a, const BitVector& b) noexcept {

@@ -98,11 +98,10 @@ class GzipTokenizer {
     unsigned char buf[1 << 14];
     int rc = Z_OK;
     while (rc == Z_OK) {
-      if (zs.avail_in == 0) {
-        if (fed == total_bytes) {
-          rc = Z_BUF_ERROR;
-          break;
-        }
+      // With the input used up, inflate is still called: output it could not
+      // fit last time may be pending.  It returns Z_BUF_ERROR once it can make
+      // no progress without more input.
+      if (zs.avail_in == 0 && fed < total_bytes) {
         in.resize(std::min<std::size_t>(4096, total_bytes - fed));
         for (auto& byte : in) byte = static_cast<unsigned char>(bits.read_bits(pos + 8 * fed++, 8));
         zs.next_in = in.data();

@@ -75,8 +75,16 @@ inline SymbolCounts load(const std::string& path) {
   const auto fail = [&](const std::string& why) { return std::runtime_error("static model '" + path + "': " + why); };
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) throw fail("not a JSON object");
-  if (j.value("format", "") != kFormat) throw fail("format is not '" + std::string(kFormat) + "'");
-  if (j.value("version", -1) != kVersion) throw fail("unsupported version (expected 1)");
+  // Field `key` of `o` if present with the JSON type `ok` checks, else null: a
+  // field of another type is damage like any other (json::value() would throw
+  // nlohmann's type_error, which is no std::runtime_error and names no file).
+  const auto field = [](const nlohmann::json& o, const char* key, bool (nlohmann::json::*ok)() const noexcept) {
+    const auto it = o.find(key);
+    return it != o.end() && ((*it).*ok)() ? *it : nlohmann::json();
+  };
+  if (field(j, "format", &nlohmann::json::is_string) != std::string(kFormat))
+    throw fail("format is not '" + std::string(kFormat) + "'");
+  if (field(j, "version", &nlohmann::json::is_number_integer) != kVersion) throw fail("unsupported version (expected 1)");
   const auto& c = j["counts"];
   if (!c.is_array() || c.size() != kAlphabetSize) throw fail("'counts' must be an array of 257 integers");
   SymbolCounts counts{};
@@ -85,9 +93,10 @@ inline SymbolCounts load(const std::string& path) {
     counts[s] = c[s].get<std::uint64_t>();
   }
   const auto& st = j["self_test"];
-  if (!st.is_object() || st.value("frequency_bits", 0u) != kSelfTestBits)
+  if (!st.is_object() || field(st, "frequency_bits", &nlohmann::json::is_number_integer) != kSelfTestBits)
     throw fail("missing self_test");
-  const std::string expected = st.value("table_fnv1a64", "");
+  const auto stored = field(st, "table_fnv1a64", &nlohmann::json::is_string);
+  const std::string expected = stored.is_string() ? stored.get<std::string>() : "";
   const std::string actual = hex64(table_fingerprint(FrequencyTable<kSelfTestBits>::from_counts(counts)));
   if (expected != actual) throw fail("self-test failed: table fingerprint " + actual + " != stored " + expected);
   return counts;

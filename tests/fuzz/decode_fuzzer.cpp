@@ -4,8 +4,11 @@
 //   clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude \
 //           tests/fuzz/decode_fuzzer.cpp -lz -o build-fuzz/decode_fuzzer
 //
-// Input: byte 0 selects a tokenizer (low bits, modulo kConfigs.size()) and
-// options (high bits); the rest is the PAYLOAD.
+// Input: byte 0 selects a tokenizer (bits 0-4, modulo the 29 configurations
+// in configs(): Equal-Info b in {12,16,24,32,128}, N in {5,8,16}, P in
+// {12,14,16}, uniform / English / skewed static models; AC; StaticAC; gzip
+// and gzip-raw; bytes) and options (bit 5: kMaskTokens, bit 6: kSplit,
+// bit 7: kRepeat); the rest is the PAYLOAD.
 //
 //   DECODE   the payload read as uint16 little-endian tokens (an odd last
 //            byte is dropped).  With option kMaskTokens the tokens are first
@@ -16,9 +19,12 @@
 //            the same result.  Whatever it decodes (garbage included) is then
 //            re-encoded and must decode back exactly, with no issues.
 //   ENCODE   the payload read as a DOCUMENT (option kSplit: as documents
-//            separated by '\n'), encoded, decoded; the round trip must give
-//            the same documents with no issues, and for Equal-Info the
-//            window count must match the encoder's WindowStats.
+//            separated by '\n'; option kRepeat, gzip and bytes only: first
+//            repeated to within 256 bytes of 16, 32 or 48 KB, past what
+//            -max_len allows and across the gzip decoder's 16 KB output
+//            buffer), encoded, decoded; the round trip must give the same
+//            documents with no issues, and for Equal-Info the window count
+//            must match the encoder's WindowStats.
 //
 // A property violation calls abort(), which libFuzzer reports as a crash.
 #include <cstddef>
@@ -29,6 +35,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "eqinfo/bytes_tokenizer.hpp"
@@ -46,32 +53,37 @@ constexpr unsigned kP = 14;
 // deflate can inflate to megabytes); it would only slow the fuzzer down.
 constexpr std::size_t kMaxReencodeBytes = 1 << 16;
 
-enum Option : std::uint8_t { kMaskTokens = 1u << 5, kSplit = 1u << 6 };
+enum Option : std::uint8_t { kMaskTokens = 1u << 5, kSplit = 1u << 6, kRepeat = 1u << 7 };
 
 [[noreturn]] void fail(const char* config, const char* what, const std::string& detail = {}) {
   std::fprintf(stderr, "decode_fuzzer: %s: %s%s%s\n", config, what, detail.empty() ? "" : ": ", detail.c_str());
   std::abort();
 }
 
-StaticModel<kP> model_from(std::string_view text) {
+template <unsigned P = kP>
+StaticModel<P> model_from(std::string_view text) {
   SymbolCounts counts{};
   count_document(counts, text);
-  return StaticModel<kP>(counts);
+  return StaticModel<P>(counts);
 }
 
-// An English unigram (max probability ~ 1/6: windows never fall back) ...
-const StaticModel<kP>& english_model() {
-  static const StaticModel<kP> m = model_from(
+constexpr std::string_view kEnglish =
       "It is a truth universally acknowledged, that a single man in possession of a good fortune, must be in want of "
       "a wife. However little known the feelings or views of such a man may be on his first entering a neighbourhood, "
       "this truth is so well fixed in the minds of the surrounding families, that he is considered the rightful "
-      "property of some one or other of their daughters.\n");
+      "property of some one or other of their daughters.\n";
+
+// An English unigram (max probability ~ 1/6: windows never fall back) ...
+template <unsigned P = kP>
+const StaticModel<P>& english_model() {
+  static const StaticModel<P> m = model_from<P>(kEnglish);
   return m;
 }
 // ... and a very skewed one ('a' ~ 90%), where Equal-Info windows do close
 // below the greedy K (the fallback path of the encoder) and hold many symbols.
-const StaticModel<kP>& skewed_model() {
-  static const StaticModel<kP> m = model_from(std::string(2000, 'a') + "bcabcab the end\n");
+template <unsigned P = kP>
+const StaticModel<P>& skewed_model() {
+  static const StaticModel<P> m = model_from<P>(std::string(2000, 'a') + "bcabcab the end\n");
   return m;
 }
 
@@ -82,10 +94,15 @@ struct Config {
   std::function<DecodeResult(std::span<const Token>)> decode;
   // Equal-Info only: decode with another decode batch size.
   std::function<DecodeResult(std::span<const Token>, std::size_t)> decode_batched;
+  // kRepeat applies (gzip, bytes: cheap, and gzip streams through 16 KB
+  // buffers; the AC coders have no fixed-size buffers and would cost ~100 ms
+  // per input under ASan).
+  bool repeat = false;
 };
 
 template <class Tok>
 Config make(const char* name, unsigned token_bits, Tok tok) {
+  constexpr bool repeat = std::is_same_v<Tok, GzipTokenizer> || std::is_same_v<Tok, BytesTokenizer>;
   auto shared = std::make_shared<Tok>(std::move(tok));
   Config c{name, token_bits,
            [shared](std::span<const std::string_view> docs, WindowStats* stats) {
@@ -95,7 +112,8 @@ Config make(const char* name, unsigned token_bits, Tok tok) {
                return shared->encode_documents(docs);
            },
            [shared](std::span<const Token> tokens) { return shared->decode(tokens); },
-           {}};
+           {},
+           repeat};
   return c;
 }
 
@@ -111,8 +129,8 @@ Config make_equal_info(const char* name, const M& model) {
 const std::vector<Config>& configs() {
   static const std::vector<Config> all = [] {
     const UniformModel<kP> uniform;
-    const auto& english = english_model();
-    const auto& skewed = skewed_model();
+    const auto& english = english_model<kP>();
+    const auto& skewed = skewed_model<kP>();
     return std::vector<Config>{
         make_equal_info<UniformModel<kP>, 16, 8>("equalinfo b16 N8 uniform", uniform),
         make_equal_info<UniformModel<kP>, 16, 16>("equalinfo b16 N16 uniform", uniform),
@@ -135,6 +153,17 @@ const std::vector<Config>& configs() {
         make("gzip-raw N8", 8, GzipTokenizer(8, GzipTokenizer::Framing::kRaw)),
         make("gzip-raw N16", 16, GzipTokenizer(16, GzipTokenizer::Framing::kRaw)),
         make("bytes", 9, BytesTokenizer{}),  // tokens 0..256: "9 bits" for masking, 257..511 stay invalid
+        // Edge cases of the precision constraint and of the chunker:
+        // P = b (the tightest case of the termination proof), b = 24 with
+        // N = 16 (tokens straddle windows), odd N, the widest window.
+        make_equal_info<UniformModel<16>, 16, 16>("equalinfo b16 N16 P16 uniform", UniformModel<16>{}),
+        make_equal_info<StaticModel<16>, 16, 16>("equalinfo b16 N16 P16 static-skewed", skewed_model<16>()),
+        make_equal_info<StaticModel<12>, 12, 8>("equalinfo b12 N8 P12 static-english", english_model<12>()),
+        make_equal_info<StaticModel<kP>, 24, 16>("equalinfo b24 N16 static-english", english),
+        make_equal_info<UniformModel<kP>, 16, 5>("equalinfo b16 N5 uniform", uniform),
+        make_equal_info<StaticModel<kP>, 128, 16>("equalinfo b128 N16 static-skewed", skewed),
+        make("staticac N3 P16 static-skewed", 3, StaticAcTokenizer<16, 3>(skewed_model<16>())),
+        make("gzip-raw N7", 7, GzipTokenizer(7, GzipTokenizer::Framing::kRaw)),
     };
   }();
   return all;
@@ -170,6 +199,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   const std::uint8_t selector = data[0];
   const auto& all = configs();
+  if (all.size() > 32) fail("configs", "more than 32 configurations: the selector's 5 bits cannot reach them all");
   const Config& c = all[(selector & 0x1f) % all.size()];
   const std::string_view payload(reinterpret_cast<const char*>(data + 1), size - 1);
 
@@ -188,16 +218,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (total_size(decoded.documents) <= kMaxReencodeBytes) round_trip(c, decoded.documents, "re-encoding decoded tokens");
 
   // ENCODE: the payload as text -> tokens -> the same text.
+  std::string text(payload);
+  if ((selector & kRepeat) && c.repeat && !payload.empty()) {
+    // Within 256 bytes of 16, 32 or 48 KB: where fixed-size buffers of the
+    // coders (the gzip decoder's 16 KB output buffer) end mid-symbol.
+    const auto first = static_cast<unsigned char>(payload[0]);
+    const std::size_t target = 16384 * (1 + first % 3) + (payload.size() * 131 + first) % 512 - 256;
+    while (text.size() < target) text += payload;
+    text.resize(target);
+  }
   std::vector<std::string> docs;
   if (selector & kSplit) {
     std::size_t start = 0;
-    for (std::size_t i = 0; i <= payload.size(); ++i)
-      if (i == payload.size() || payload[i] == '\n') {
-        docs.emplace_back(payload.substr(start, i - start));
+    for (std::size_t i = 0; i <= text.size(); ++i)
+      if (i == text.size() || text[i] == '\n') {
+        docs.emplace_back(text.substr(start, i - start));
         start = i + 1;
       }
   } else {
-    docs.emplace_back(payload);
+    docs.push_back(std::move(text));
   }
   round_trip(c, docs, "encoding the input as text");
   return 0;

@@ -1,0 +1,252 @@
+// Tests for include/eqinfo/static_model.hpp: counting, the order-0 model, and
+// its JSON file with a self-test.
+#include "eqinfo/static_model.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+
+#include "eqinfo/uniform_model.hpp"
+#include "test_support.hpp"
+
+using eqinfo::kEos;
+using eqinfo::StaticModel;
+using eqinfo::SymbolCounts;
+namespace fs = std::filesystem;
+namespace file = eqinfo::static_model_file;
+
+namespace {
+
+// A file in the system temp directory, removed when it goes out of scope.
+class TempFile {
+ public:
+  TempFile() {
+    static std::atomic<int> counter{0};
+    path_ = (fs::temp_directory_path() /
+             ("eqinfo_static_model_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".json"))
+                .string();
+  }
+  ~TempFile() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+  void write(const std::string& text) const {
+    std::ofstream out(path_, std::ios::binary);
+    out << text;
+  }
+  [[nodiscard]] std::string read() const {
+    std::ifstream in(path_, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+ private:
+  std::string path_;
+};
+
+SymbolCounts sample_counts() {
+  SymbolCounts c{};
+  const std::string text = "The quick brown fox jumps over the lazy dog. \x00\xff";
+  eqinfo::count_document(c, text);
+  eqinfo::count_document(c, "");
+  c[200] = 123456789012ULL;  // larger than 32 bits
+  return c;
+}
+
+// A valid model file as JSON, to be damaged by the tests.
+nlohmann::json valid_json(const SymbolCounts& counts) {
+  TempFile f;
+  file::save(counts, f.path());
+  return nlohmann::json::parse(f.read());
+}
+
+void check_load_fails(const std::string& text, const std::string& why) {
+  TempFile f;
+  f.write(text);
+  INFO("file text: " << text.substr(0, 200));
+  CHECK_THROWS_AS(file::load(f.path()), std::runtime_error);
+  CHECK_THROWS_WITH(file::load(f.path()), Catch::Matchers::Contains(why) && Catch::Matchers::Contains(f.path()));
+  CHECK_THROWS_AS(StaticModel<14>::load(f.path()), std::runtime_error);
+}
+
+}  // namespace
+
+TEST_CASE("count_document counts every byte and one EOS", "[static_model]") {
+  SymbolCounts c{};
+  eqinfo::count_document(c, std::string("aab\0\xff", 5));
+  CHECK(c['a'] == 2);
+  CHECK(c['b'] == 1);
+  CHECK(c[0] == 1);
+  CHECK(c[255] == 1);
+  CHECK(c[kEos] == 1);
+  eqinfo::count_document(c, "");
+  CHECK(c[kEos] == 2);
+  std::uint64_t total = 0;
+  for (auto x : c) total += x;
+  CHECK(total == 7);
+}
+
+TEST_CASE("StaticModel predicts the quantised table at every position", "[static_model]") {
+  const SymbolCounts counts = sample_counts();
+  const StaticModel<14> model(counts);
+  CHECK(model.table() == eqinfo::FrequencyTable<14>::from_counts(counts));
+  auto ctx = model.new_context();
+  model.reset(ctx);
+  const auto* first = &model.predict(ctx);
+  model.advance(ctx, 'T');
+  model.advance(ctx, kEos);
+  CHECK(&model.predict(ctx) == first);
+  CHECK(model.predict(ctx) == model.table());
+  CHECK(model.fingerprint() == eqinfo::table_fingerprint(model.table()));
+}
+
+TEST_CASE("StaticModel fingerprints follow the quantised table", "[static_model]") {
+  SymbolCounts counts{};
+  eqinfo::count_document(counts, "fingerprints follow the quantised table");
+  SymbolCounts more = counts;
+  more['z'] += 10;
+  CHECK(StaticModel<14>(counts).fingerprint() == StaticModel<14>(counts).fingerprint());
+  CHECK(StaticModel<14>(counts).fingerprint() != StaticModel<14>(more).fingerprint());
+  CHECK(StaticModel<14>(counts).fingerprint() != StaticModel<16>(counts).fingerprint());
+  // Scaling all counts leaves the table, and so the fingerprint, unchanged.
+  SymbolCounts doubled = counts;
+  for (auto& x : doubled) x *= 2;
+  CHECK(StaticModel<12>(counts).fingerprint() == StaticModel<12>(doubled).fingerprint());
+  // A uniform model's fingerprint is not any static model's.
+  CHECK(eqinfo::UniformModel<14>{}.fingerprint() != StaticModel<14>(SymbolCounts{}).fingerprint());
+}
+
+TEST_CASE("Static model files round-trip", "[static_model]") {
+  const SymbolCounts counts = sample_counts();
+  TempFile f;
+  file::save(counts, f.path());
+  CHECK(file::load(f.path()) == counts);
+  const auto model = StaticModel<16>::load(f.path());
+  CHECK(model.table() == StaticModel<16>(counts).table());
+  CHECK(model.fingerprint() == StaticModel<16>(counts).fingerprint());
+  // The file is the documented JSON.
+  const auto j = nlohmann::json::parse(f.read());
+  CHECK(j.at("format") == "eqinfo-static-model");
+  CHECK(j.at("version") == 1);
+  CHECK(j.at("counts").size() == 257);
+  CHECK(j.at("self_test").at("frequency_bits") == 14);
+  CHECK(j.at("self_test").at("table_fnv1a64").get<std::string>().size() == 16);
+  // All-zero counts are valid (a uniform table).
+  TempFile z;
+  file::save(SymbolCounts{}, z.path());
+  CHECK(file::load(z.path()) == SymbolCounts{});
+}
+
+TEST_CASE("Static model loading rejects damaged or foreign files", "[static_model]") {
+  const SymbolCounts counts = sample_counts();
+  const nlohmann::json good = valid_json(counts);
+
+  SECTION("missing file") {
+    const std::string path = (fs::temp_directory_path() / "eqinfo_static_model_test_no_such_file.json").string();
+    CHECK_THROWS_AS(file::load(path), std::runtime_error);
+    CHECK_THROWS_WITH(file::load(path), Catch::Matchers::Contains("cannot open") && Catch::Matchers::Contains(path));
+  }
+  SECTION("not JSON") { check_load_fails("this is not json {", "not a JSON object"); }
+  SECTION("empty file") { check_load_fails("", "not a JSON object"); }
+  SECTION("JSON but not an object") { check_load_fails("[1, 2, 3]", "not a JSON object"); }
+  SECTION("wrong format") {
+    auto j = good;
+    j["format"] = "something-else";
+    check_load_fails(j.dump(), "format");
+    j.erase("format");
+    check_load_fails(j.dump(), "format");
+  }
+  SECTION("wrong version") {
+    auto j = good;
+    j["version"] = 2;
+    check_load_fails(j.dump(), "version");
+    j.erase("version");
+    check_load_fails(j.dump(), "version");
+  }
+  SECTION("256 counts") {
+    auto j = good;
+    j["counts"].erase(256);
+    check_load_fails(j.dump(), "257");
+  }
+  SECTION("258 counts") {
+    auto j = good;
+    j["counts"].push_back(1);
+    check_load_fails(j.dump(), "257");
+  }
+  SECTION("counts missing or not an array") {
+    auto j = good;
+    j["counts"] = 5;
+    check_load_fails(j.dump(), "counts");
+    j.erase("counts");
+    check_load_fails(j.dump(), "counts");
+  }
+  SECTION("a negative count") {
+    auto j = good;
+    j["counts"][65] = -1;
+    check_load_fails(j.dump(), "counts[65]");
+  }
+  SECTION("a fractional or string count") {
+    auto j = good;
+    j["counts"][3] = 1.5;
+    check_load_fails(j.dump(), "counts[3]");
+    j["counts"][3] = "7";
+    check_load_fails(j.dump(), "counts[3]");
+  }
+  SECTION("tampered counts fail the self-test") {
+    auto j = good;
+    j["counts"]['e'] = j["counts"]['e'].get<std::uint64_t>() + 2000000000ULL;
+    check_load_fails(j.dump(), "self-test failed");
+    j = good;
+    j["counts"][200] = 5;  // the large count made small
+    check_load_fails(j.dump(), "self-test failed");
+  }
+  SECTION("a change too small to move the 14-bit table passes the self-test") {
+    // The self-test fingerprints the quantised table, not the raw counts.
+    auto j = good;
+    j["counts"]['e'] = j["counts"]['e'].get<std::uint64_t>() + 1;
+    TempFile f;
+    f.write(j.dump());
+    SymbolCounts expected = counts;
+    ++expected['e'];
+    CHECK(file::load(f.path()) == expected);
+  }
+  SECTION("tampered fingerprint fails the self-test") {
+    auto j = good;
+    std::string fp = j["self_test"]["table_fnv1a64"];
+    fp[0] = fp[0] == '0' ? '1' : '0';
+    j["self_test"]["table_fnv1a64"] = fp;
+    check_load_fails(j.dump(), "self-test failed");
+  }
+  SECTION("missing self-test or other precision") {
+    auto j = good;
+    j["self_test"]["frequency_bits"] = 16;
+    check_load_fails(j.dump(), "self_test");
+    j.erase("self_test");
+    check_load_fails(j.dump(), "self_test");
+  }
+  SECTION("fields of the wrong JSON type are refused as bad files, not type errors") {
+    auto j = good;
+    j["version"] = "1";
+    check_load_fails(j.dump(), "version");
+    j = good;
+    j["format"] = 7;
+    check_load_fails(j.dump(), "format");
+    j = good;
+    j["self_test"]["frequency_bits"] = "14";
+    check_load_fails(j.dump(), "self_test");
+  }
+}
+
+TEST_CASE("save reports an unwritable path", "[static_model]") {
+  const std::string path = (fs::temp_directory_path() / "eqinfo_no_such_dir_for_tests" / "x.json").string();
+  CHECK_THROWS_AS(file::save(sample_counts(), path), std::runtime_error);
+  CHECK_THROWS_WITH(file::save(sample_counts(), path), Catch::Matchers::Contains(path));
+}

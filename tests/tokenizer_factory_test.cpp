@@ -1,0 +1,293 @@
+// Tests for include/eqinfo/tokenizer_factory.hpp: run-time construction of
+// every tokenizer, its token-file header, and the settings it refuses.
+#include "eqinfo/tokenizer_factory.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unistd.h>
+#include <vector>
+
+#include "test_support.hpp"
+
+using eqinfo::DecodeResult;
+using eqinfo::make_tokenizer;
+using eqinfo::Method;
+using eqinfo::Token;
+using eqinfo::TokenFileHeader;
+using eqinfo::TokenizerSpec;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::vector<std::string> kDocs{"A small text for the factory.", "", std::string("bin\0ary\xff", 8), "end"};
+
+std::vector<std::string_view> views(const std::vector<std::string>& docs) { return {docs.begin(), docs.end()}; }
+
+class TempModelFile {
+ public:
+  explicit TempModelFile(const eqinfo::SymbolCounts& counts) {
+    static std::atomic<int> counter{0};
+    path_ = (fs::temp_directory_path() /
+             ("eqinfo_factory_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".json"))
+                .string();
+    eqinfo::static_model_file::save(counts, path_);
+  }
+  ~TempModelFile() {
+    std::error_code ec;
+    fs::remove(path_, ec);
+  }
+  TempModelFile(const TempModelFile&) = delete;
+  TempModelFile& operator=(const TempModelFile&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+eqinfo::SymbolCounts doc_counts() {
+  eqinfo::SymbolCounts c{};
+  for (const auto& d : kDocs) eqinfo::count_document(c, d);
+  return c;
+}
+
+std::vector<Token> round_trip(const eqinfo::AnyTokenizer& tok) {
+  eqinfo::WindowStats stats;
+  const auto tokens = tok.encode_documents(views(kDocs), &stats);
+  for (Token t : tokens) REQUIRE(t < tok.vocabulary_size());
+  const DecodeResult r = tok.decode(tokens);
+  INFO(r.describe());
+  REQUIRE(r.ok());
+  REQUIRE(r.documents == kDocs);
+  CHECK(tok.encode(kDocs[0]) == tok.encode_documents(std::vector<std::string_view>{kDocs[0]}));
+  CHECK(tok.mismatch(tok.header()).empty());
+  return tokens;
+}
+
+template <unsigned P, unsigned B, unsigned N, class M>
+std::vector<Token> compile_time_equal_info(const M& model) {
+  if constexpr (P <= B && N <= B)
+    return eqinfo::EqualInfoTokenizer<M, B, N>(model).encode_documents(views(kDocs));
+  else
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("parse_method and method_name are inverse", "[factory]") {
+  for (auto [method, name] : eqinfo::kMethodNames) {
+    CHECK(eqinfo::parse_method(name) == method);
+    CHECK(eqinfo::method_name(method) == name);
+  }
+  CHECK_FALSE(eqinfo::parse_method("EqualInfo").has_value());
+  CHECK_FALSE(eqinfo::parse_method("").has_value());
+  CHECK(eqinfo::method_name(static_cast<Method>(99)) == "unknown");
+}
+
+TEST_CASE("Bytes and GZip from the factory", "[factory]") {
+  SECTION("bytes") {
+    const auto tok = make_tokenizer({.method = Method::kBytes, .token_bits = 3});  // N is ignored
+    round_trip(*tok);
+    const auto h = tok->header();
+    CHECK(h.method == static_cast<std::uint8_t>(Method::kBytes));
+    CHECK(h.token_bits == 8);
+    CHECK(h.window_bits == 0);
+    CHECK(h.frequency_bits == 0);
+    CHECK(h.fingerprint == 0);
+    CHECK(tok->vocabulary_size() == 257);
+    CHECK(tok->encode_documents(views(kDocs)) == eqinfo::BytesTokenizer{}.encode_documents(views(kDocs)));
+  }
+  for (auto method : {Method::kGzip, Method::kGzipRaw}) {
+    for (unsigned n : {5u, 8u, 12u, 16u}) {
+      INFO(eqinfo::method_name(method) << " N=" << n);
+      const auto tok = make_tokenizer({.method = method, .token_bits = n});
+      const auto tokens = round_trip(*tok);
+      const auto h = tok->header();
+      CHECK(h.method == static_cast<std::uint8_t>(method));
+      CHECK(h.token_bits == n);
+      CHECK(h.window_bits == 0);
+      CHECK(h.frequency_bits == 0);
+      CHECK(h.fingerprint == 0);
+      CHECK(tok->vocabulary_size() == (std::size_t{1} << n));
+      const auto framing = method == Method::kGzip ? eqinfo::GzipTokenizer::Framing::kGzip : eqinfo::GzipTokenizer::Framing::kRaw;
+      CHECK(tokens == eqinfo::GzipTokenizer(n, framing).encode_documents(views(kDocs)));
+    }
+  }
+}
+
+TEST_CASE("AC and StaticAC from the factory", "[factory]") {
+  const TempModelFile model_file(doc_counts());
+  for (unsigned p : eqinfo::kSupportedFrequencyBits) {
+    for (unsigned n : {1u, 8u, 16u}) {
+      INFO("P=" << p << " N=" << n);
+      const auto ac = make_tokenizer({.method = Method::kAc, .token_bits = n, .model = "uniform", .frequency_bits = p});
+      round_trip(*ac);
+      CHECK(ac->header().method == static_cast<std::uint8_t>(Method::kAc));
+      CHECK(ac->header().token_bits == n);
+      CHECK(ac->header().window_bits == 0);
+      CHECK(ac->header().frequency_bits == p);
+      CHECK(ac->vocabulary_size() == (std::size_t{1} << n));
+      const auto sac = make_tokenizer({.method = Method::kStaticAc, .token_bits = n, .model = "static:" + model_file.path(),
+                                       .frequency_bits = p});
+      round_trip(*sac);
+      CHECK(sac->header().method == static_cast<std::uint8_t>(Method::kStaticAc));
+      CHECK(sac->header().fingerprint != ac->header().fingerprint);
+    }
+  }
+  // The factory's tokenizers are the compile-time ones.
+  const auto ac14 = make_tokenizer({.method = Method::kAc, .token_bits = 8, .frequency_bits = 14});
+  CHECK(ac14->header().fingerprint == eqinfo::UniformModel<14>{}.fingerprint());
+  CHECK(ac14->encode_documents(views(kDocs)) ==
+        eqinfo::ArithmeticTokenizer<eqinfo::UniformModel<14>, 8>(eqinfo::UniformModel<14>{}).encode_documents(views(kDocs)));
+  const auto sac16 = make_tokenizer({.method = Method::kStaticAc, .token_bits = 16, .model = "static:" + model_file.path(),
+                                     .frequency_bits = 16});
+  const eqinfo::StaticModel<16> model16(doc_counts());
+  CHECK(sac16->header().fingerprint == model16.fingerprint());
+  CHECK(sac16->encode_documents(views(kDocs)) ==
+        eqinfo::ArithmeticTokenizer<eqinfo::StaticModel<16>, 16>(model16).encode_documents(views(kDocs)));
+}
+
+TEST_CASE("EqualInfo from the factory for every supported b, P and N in {8, 16}", "[factory]") {
+  const TempModelFile model_file(doc_counts());
+  std::size_t built = 0, refused = 0;
+  for (unsigned b : eqinfo::kSupportedWindowBits) {
+    for (unsigned p : eqinfo::kSupportedFrequencyBits) {
+      for (unsigned n : {8u, 16u}) {
+        for (const std::string& model : {std::string("uniform"), "static:" + model_file.path()}) {
+          INFO("b=" << b << " P=" << p << " N=" << n << " model " << model);
+          const TokenizerSpec spec{.method = Method::kEqualInfo, .window_bits = b, .token_bits = n, .model = model,
+                                   .frequency_bits = p, .decode_batch = 3};
+          if (p > b) {
+            CHECK_THROWS_AS(make_tokenizer(spec), std::invalid_argument);
+            CHECK_THROWS_WITH(make_tokenizer(spec), Catch::Matchers::Contains("frequency bits (P) <= window bits (b)") &&
+                                                        Catch::Matchers::Contains(std::to_string(b) + "-bit window"));
+            ++refused;
+            continue;
+          }
+          if (n > b) {
+            CHECK_THROWS_AS(make_tokenizer(spec), std::invalid_argument);
+            CHECK_THROWS_WITH(make_tokenizer(spec), Catch::Matchers::Contains("must not exceed window bits"));
+            ++refused;
+            continue;
+          }
+          const auto tok = make_tokenizer(spec);
+          const auto tokens = round_trip(*tok);
+          ++built;
+          const auto h = tok->header();
+          CHECK(h.method == static_cast<std::uint8_t>(Method::kEqualInfo));
+          CHECK(h.token_bits == n);
+          CHECK(h.window_bits == b);
+          CHECK(h.frequency_bits == p);
+          CHECK(tok->vocabulary_size() == (std::size_t{1} << n));
+          CHECK(tok->decode(tokens).windows * b <= tokens.size() * n);
+        }
+      }
+    }
+  }
+  // b = 12: only P = 12 and N = 8 (x 2 models); b = 16..128 (6 sizes): 3 P x 2 N x 2 models.
+  CHECK(built == 2 + 6 * 12);
+  CHECK(refused > 0);
+  // Same tokens as the compile-time tokenizer.
+  const auto eq = make_tokenizer({.method = Method::kEqualInfo, .window_bits = 24, .token_bits = 16, .frequency_bits = 12});
+  CHECK(eq->encode_documents(views(kDocs)) == compile_time_equal_info<12, 24, 16>(eqinfo::UniformModel<12>{}));
+  const auto eqs = make_tokenizer({.method = Method::kEqualInfo, .window_bits = 16, .token_bits = 8,
+                                   .model = "static:" + model_file.path(), .frequency_bits = 14});
+  CHECK(eqs->encode_documents(views(kDocs)) == compile_time_equal_info<14, 16, 8>(eqinfo::StaticModel<14>(doc_counts())));
+}
+
+TEST_CASE("The factory refuses invalid settings with informative messages", "[factory]") {
+  using Catch::Matchers::Contains;
+  SECTION("P > b") {
+    const TokenizerSpec spec{.method = Method::kEqualInfo, .window_bits = 12, .frequency_bits = 14};
+    CHECK_THROWS_AS(make_tokenizer(spec), std::invalid_argument);
+    CHECK_THROWS_WITH(make_tokenizer(spec), Contains("12-bit window") && Contains("14-bit precision") && Contains("lower P or raise b"));
+  }
+  SECTION("N > b") {
+    const TokenizerSpec spec{.method = Method::kEqualInfo, .window_bits = 12, .token_bits = 16, .frequency_bits = 12};
+    CHECK_THROWS_AS(make_tokenizer(spec), std::invalid_argument);
+    CHECK_THROWS_WITH(make_tokenizer(spec), Contains("N = 16") && Contains("b = 12"));
+  }
+  SECTION("unknown b") {
+    const TokenizerSpec spec{.method = Method::kEqualInfo, .window_bits = 20};
+    CHECK_THROWS_AS(make_tokenizer(spec), std::invalid_argument);
+    CHECK_THROWS_WITH(make_tokenizer(spec), Contains("window bits (b) 20 is not supported") &&
+                                                Contains("12, 16, 24, 32, 48, 64, 128"));
+  }
+  SECTION("unknown P") {
+    for (Method m : {Method::kEqualInfo, Method::kAc}) {
+      const TokenizerSpec spec{.method = m, .frequency_bits = 13};
+      CHECK_THROWS_AS(make_tokenizer(spec), std::invalid_argument);
+      CHECK_THROWS_WITH(make_tokenizer(spec), Contains("frequency bits (P) 13 is not supported") && Contains("12, 14, 16"));
+    }
+  }
+  SECTION("N outside [1, 16]") {
+    for (Method m : {Method::kEqualInfo, Method::kAc, Method::kGzip, Method::kGzipRaw}) {
+      for (unsigned n : {0u, 17u}) {
+        const TokenizerSpec spec{.method = m, .token_bits = n};
+        CHECK_THROWS_AS(make_tokenizer(spec), std::invalid_argument);
+        CHECK_THROWS_WITH(make_tokenizer(spec), Contains("token bits must be in [1, 16]"));
+      }
+    }
+  }
+  SECTION("staticac with the uniform model") {
+    const TokenizerSpec spec{.method = Method::kStaticAc, .model = "uniform"};
+    CHECK_THROWS_AS(make_tokenizer(spec), std::invalid_argument);
+    CHECK_THROWS_WITH(make_tokenizer(spec), Contains("staticac needs --model static:PATH"));
+  }
+  SECTION("unknown model string") {
+    for (Method m : {Method::kEqualInfo, Method::kAc, Method::kStaticAc}) {
+      const TokenizerSpec spec{.method = m, .model = "transformer"};
+      CHECK_THROWS_AS(make_tokenizer(spec), std::invalid_argument);
+      CHECK_THROWS_WITH(make_tokenizer(spec), Contains("unknown model 'transformer'") && Contains("static:PATH"));
+    }
+  }
+  SECTION("unreadable static model") {
+    const std::string path = (fs::temp_directory_path() / "eqinfo_factory_test_missing_model.json").string();
+    const TokenizerSpec spec{.method = Method::kStaticAc, .model = "static:" + path};
+    CHECK_THROWS_AS(make_tokenizer(spec), std::runtime_error);
+    CHECK_THROWS_WITH(make_tokenizer(spec), Contains(path));
+  }
+  SECTION("unknown method") {
+    CHECK_THROWS_AS(make_tokenizer({.method = static_cast<Method>(42)}), std::invalid_argument);
+  }
+}
+
+TEST_CASE("mismatch() names the first header field that differs", "[factory]") {
+  const TempModelFile model_file(doc_counts());
+  const auto tok = make_tokenizer({.method = Method::kEqualInfo, .window_bits = 16, .token_bits = 16, .frequency_bits = 14});
+  const TokenFileHeader mine = tok->header();
+  CHECK(tok->mismatch(mine).empty());
+  TokenFileHeader file = mine;
+  file.token_count = 12345;  // the count is not a setting
+  CHECK(tok->mismatch(file).empty());
+
+  file = mine;
+  file.method = static_cast<std::uint8_t>(Method::kAc);
+  CHECK(tok->mismatch(file) == "method is 'ac' in the file but 'equalinfo' here");
+  file = mine;
+  file.token_bits = 8;
+  CHECK(tok->mismatch(file) == "token bits (N) is 8 in the file but 16 here");
+  file = mine;
+  file.window_bits = 32;
+  CHECK(tok->mismatch(file) == "window bits (b) is 32 in the file but 16 here");
+  file = mine;
+  file.frequency_bits = 12;
+  CHECK(tok->mismatch(file) == "frequency bits (P) is 12 in the file but 14 here");
+  file = mine;
+  file.fingerprint ^= 1;
+  CHECK_THAT(tok->mismatch(file), Catch::Matchers::Contains("fingerprint mismatch"));
+  // A file written with a static model does not fit the uniform tokenizer.
+  const auto other = make_tokenizer({.method = Method::kEqualInfo, .window_bits = 16, .token_bits = 16,
+                                     .model = "static:" + model_file.path(), .frequency_bits = 14});
+  CHECK_THAT(tok->mismatch(other->header()), Catch::Matchers::Contains("fingerprint"));
+  // Several fields differ: the method is reported first.
+  file = mine;
+  file.method = static_cast<std::uint8_t>(Method::kBytes);
+  file.token_bits = 8;
+  CHECK(tok->mismatch(file) == "method is 'bytes' in the file but 'equalinfo' here");
+}
