@@ -1,0 +1,129 @@
+// The integer M1 as stored in its safetensors file (docs/integer_m1.md):
+// configuration from the "eqinfo" metadata, tensors as views into the mapped
+// file, everything validated at load.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "eqinfo/m1/integer_ops.hpp"
+#include "eqinfo/safetensors.hpp"
+
+namespace eqinfo::m1 {
+
+struct TransformerConfig {
+  std::size_t d_model = 0, n_heads = 0, n_layers = 0, mlp_dim = 0, vocab_size = 257;
+  std::size_t rel_num_buckets = 32, rel_max_distance = 128;
+  unsigned frequency_bits = 0;
+  [[nodiscard]] std::size_t head_dim() const { return d_model / n_heads; }
+};
+
+// A quantised linear layer: int8 rows W[out][in] and the requantisation of
+// their int32 accumulators (per-row multiplier, shared shift).
+struct QuantizedLinear {
+  std::span<const std::int8_t> weight;
+  std::span<const std::int32_t> mult;
+  int shift = 0;
+  std::size_t out = 0, in = 0;
+};
+
+struct TransformerLayer {
+  QuantizedLinear q, k, v, o, w1, w2;
+  std::int32_t score_mult = 0;
+  int score_shift = 0;
+  std::span<const std::int32_t> rel_bias;  // [num_buckets][H]
+};
+
+struct TransformerWeights {
+  TransformerConfig config;
+  std::span<const std::int32_t> embed;       // [V][d] Q.10
+  std::span<const std::int32_t> rel_bucket;  // [max_distance + 1]
+  std::span<const std::int32_t> exp2_lut;    // [1024]
+  std::vector<TransformerLayer> layers;
+  QuantizedLinear out;
+  nlohmann::json metadata;  // the parsed "eqinfo" metadata
+
+  // Binds and validates every tensor of `file` (which must outlive this).
+  explicit TransformerWeights(const SafetensorsFile& file) {
+    const auto meta_it = file.metadata().find("eqinfo");
+    if (meta_it == file.metadata().end()) throw file.error("no 'eqinfo' metadata: not an eqinfo M1 export");
+    metadata = nlohmann::json::parse(meta_it->second, nullptr, false);
+    if (metadata.is_discarded() || !metadata.is_object()) throw file.error("'eqinfo' metadata is not a JSON object");
+    if (metadata.value("format", std::string()) != "eqinfo-m1") throw file.error("format is not 'eqinfo-m1'");
+    if (!metadata.contains("version") || metadata["version"] != 1) throw file.error("unsupported M1 format version (expected 1)");
+    const auto& arch = metadata["architecture"];
+    if (!arch.is_object()) throw file.error("metadata lacks 'architecture'");
+    const auto size_field = [&](const char* key) -> std::size_t {
+      if (!arch.contains(key) || !arch[key].is_number_unsigned()) throw file.error(std::string("architecture lacks '") + key + "'");
+      return arch[key].get<std::size_t>();
+    };
+    auto& c = config;
+    c.d_model = size_field("d_model");
+    c.n_heads = size_field("n_heads");
+    c.n_layers = size_field("n_layers");
+    c.mlp_dim = size_field("mlp_dim");
+    c.vocab_size = size_field("vocab_size");
+    c.rel_num_buckets = size_field("rel_num_buckets");
+    c.rel_max_distance = size_field("rel_max_distance");
+    if (!metadata.contains("frequency_bits") || !metadata["frequency_bits"].is_number_unsigned())
+      throw file.error("metadata lacks 'frequency_bits'");
+    c.frequency_bits = metadata["frequency_bits"].get<unsigned>();
+    // The integer bounds of docs/integer_m1.md hold for these sizes only.
+    if (c.vocab_size != 257) throw file.error("vocab_size must be 257");
+    if (c.n_heads == 0 || c.d_model == 0 || c.d_model % c.n_heads != 0) throw file.error("d_model must be a multiple of n_heads");
+    if (c.d_model > 256) throw file.error("d_model > 256 breaks the RMSNorm bound (sum of squares in int64)");
+    if (c.mlp_dim == 0 || c.mlp_dim > 1024) throw file.error("mlp_dim must be in [1, 1024] (int32 accumulator bound)");
+    if (c.n_layers == 0 || c.n_layers > 64) throw file.error("n_layers must be in [1, 64]");
+    if (c.rel_num_buckets == 0 || c.rel_max_distance == 0 || c.rel_max_distance > 65536) throw file.error("bad relative-bias sizes");
+
+    const std::size_t d = c.d_model, F = c.mlp_dim, V = c.vocab_size, H = c.n_heads;
+    embed = file.tensor("embed", TensorDType::kI32, {V, d}).as<std::int32_t>();
+    rel_bucket = file.tensor("rel_bucket", TensorDType::kI32, {c.rel_max_distance + 1}).as<std::int32_t>();
+    exp2_lut = file.tensor("exp2_lut", TensorDType::kI32, {1024}).as<std::int32_t>();
+    for (auto e : embed)
+      if (e < -kResidualClamp || e > kResidualClamp) throw file.error("embed exceeds the residual clamp");
+    for (auto b : rel_bucket)
+      if (b < 0 || static_cast<std::size_t>(b) >= c.rel_num_buckets) throw file.error("rel_bucket entry out of range");
+    // exp2_lut must be round(2^15 2^(-f/1024)): check its shape of values with
+    // integers (the self-test checks the exact entries through the tables).
+    if (exp2_lut[0] != 32768 || exp2_lut[1023] < 16384) throw file.error("exp2_lut is not 2^15 * 2^(-f/1024)");
+    for (std::size_t f = 1; f < 1024; ++f)
+      if (exp2_lut[f] > exp2_lut[f - 1]) throw file.error("exp2_lut is not decreasing");
+
+    const auto linear = [&](const std::string& name, std::size_t out, std::size_t in) {
+      QuantizedLinear l;
+      l.weight = file.tensor(name + ".weight", TensorDType::kI8, {out, in}).as<std::int8_t>();
+      l.mult = file.tensor(name + ".mult", TensorDType::kI32, {out}).as<std::int32_t>();
+      l.shift = file.tensor(name + ".shift", TensorDType::kI32, {1}).as<std::int32_t>()[0];
+      l.out = out;
+      l.in = in;
+      for (auto w : l.weight)
+        if (w == -128) throw file.error(name + ".weight holds -128 (weights must be in [-127, 127])");
+      for (auto m : l.mult)
+        if (m < 0) throw file.error(name + ".mult holds a negative multiplier");
+      if (l.shift < 1 || l.shift > 62) throw file.error(name + ".shift out of [1, 62]");
+      return l;
+    };
+    for (std::size_t i = 0; i < c.n_layers; ++i) {
+      const std::string p = "l" + std::to_string(i) + ".";
+      TransformerLayer layer;
+      layer.q = linear(p + "q", d, d);
+      layer.k = linear(p + "k", d, d);
+      layer.v = linear(p + "v", d, d);
+      layer.o = linear(p + "o", d, d);
+      layer.w1 = linear(p + "w1", F, d);
+      layer.w2 = linear(p + "w2", d, F);
+      layer.score_mult = file.tensor(p + "score.mult", TensorDType::kI32, {1}).as<std::int32_t>()[0];
+      layer.score_shift = file.tensor(p + "score.shift", TensorDType::kI32, {1}).as<std::int32_t>()[0];
+      if (layer.score_mult < 0 || layer.score_shift < 1 || layer.score_shift > 62) throw file.error(p + "score requantisation out of range");
+      layer.rel_bias = file.tensor(p + "rel_bias", TensorDType::kI32, {c.rel_num_buckets, H}).as<std::int32_t>();
+      layers.push_back(layer);
+    }
+    out = linear("out", V, d);
+  }
+};
+
+}  // namespace eqinfo::m1
