@@ -242,6 +242,18 @@ class IntegerM1:
             if name.endswith(".shift") and not 1 <= int(arr[0]) <= 62:
                 raise ValueError(f"{name}: shift {int(arr[0])} out of [1, 62]")
 
+        check_bounds(self.config, t)
+
+    # -- convenience wrappers around the module functions below
+    def forward_tables(self, symbols, P: int) -> np.ndarray:
+        return forward_tables(self, symbols, P)
+
+    def logits_q10(self, symbols) -> np.ndarray:
+        return logits_q10(self, symbols)
+
+    def incremental(self) -> "IncrementalState":
+        return IncrementalState(self)
+
     # -- cached int64 views
     def i64(self, name: str) -> np.ndarray:
         c = self._cache.get(name)
@@ -262,6 +274,47 @@ class IntegerM1:
 
     def requant_linear(self, acc: np.ndarray, name: str) -> np.ndarray:
         return requant(acc, self.i64(f"{name}.mult"), self.shift(name))
+
+
+INT32_HALF = (1 << 30) - 1   # |score|, |logit| bound: differences of two of them fit int32 too
+
+
+def _requant_bound(acc_bound: np.ndarray, M: np.ndarray, s: int) -> int:
+    """Largest |requant(acc, M_j, s)| over |acc| <= acc_bound_j (rounding adds at most 1)."""
+    return int(((acc_bound.astype(object) * M.astype(np.int64).astype(object)) >> s).max()) + 1
+
+
+def check_bounds(cfg: M1Config, t: Mapping[str, np.ndarray] | IntegerM1):
+    """Worst-case bounds that let a C++ kernel use int32 where the spec says int32.
+
+    Every accumulator |acc_j| <= A · Σ_i |W[j, i]| <= A · 127 · K < 2^31. Then, with that bound:
+    |score requant| + max|rel_bias| <= 2^30 - 1 and |logit| <= 2^30 - 1 (so m - u and m - logit
+    fit int32), and |residual update| + R < 2^31 (so x + update fits int32 before the clamp).
+    Raises ValueError if a tensor set violates them.
+    """
+    if isinstance(t, IntegerM1):
+        t = t.tensors
+    d, F, h = cfg.d_model, cfg.mlp_dim, cfg.head_dim
+    if A * 127 * max(d, F) >= (1 << 31) or h * A * A >= (1 << 31):
+        raise ValueError("dimensions too large for int32 accumulators")
+    if d > 256:
+        raise ValueError("RMSNorm bounds (ss < 2^63) assume d_model <= 256")
+
+    def acc_bound(name):
+        return A * np.abs(t[f"{name}.weight"].astype(np.int64)).sum(axis=1)
+
+    def rq(name):
+        return _requant_bound(acc_bound(name), t[f"{name}.mult"], int(t[f"{name}.shift"][0]))
+
+    for i in range(cfg.n_layers):
+        sc = _requant_bound(np.array([h * A * A]), t[f"l{i}.score.mult"], int(t[f"l{i}.score.shift"][0]))
+        if sc + int(np.abs(t[f"l{i}.rel_bias"].astype(np.int64)).max()) > INT32_HALF:
+            raise ValueError(f"layer {i}: attention scores may exceed 2^30")
+        for name in (f"l{i}.o", f"l{i}.w2"):
+            if rq(name) + R >= (1 << 31):
+                raise ValueError(f"{name}: residual update may overflow int32")
+    if rq("out") > INT32_HALF:
+        raise ValueError("logits may exceed 2^30")
 
 
 # ----------------------------------------------------------------------------- shared steps
