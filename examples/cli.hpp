@@ -78,14 +78,16 @@ class Arguments {
   std::vector<std::string> positional_;
 };
 
-inline const std::set<std::string> kSpecFlags{"--method", "--window-bits", "--token-bits", "--model", "--frequency-bits"};
+inline const std::set<std::string> kSpecFlags{"--method", "--window-bits", "--token-bits", "--model", "--frequency-bits", "--kernel"};
 
 inline const char* kSpecHelp =
     "  --method M            equalinfo (default) | ac | staticac | gzip | gzip-raw | bytes\n"
     "  --window-bits B       Equal-Info window size b: 12 16 24 32 48 64 128 (default 16)\n"
     "  --token-bits N        token size N in 1..16, N <= b (default 16; bytes: always 8 + EOS)\n"
     "  --model SPEC          uniform (default) | static:PATH (from eqinfo-build-static-model)\n"
-    "  --frequency-bits P    model precision: 12 14 16 (default 14), P <= b\n";
+    "                        | m1:PATH.safetensors (the transformer M1, e.g. m1:models/m1-3m.safetensors)\n"
+    "  --frequency-bits P    model precision: 12 14 16 (default 14; an M1 file sets its own), P <= b\n"
+    "  --kernel K            M1 kernel: simd (default) | scalar — identical tokens, different speed\n";
 
 // Settings from flags, with `base` supplying what the flags leave out.
 inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
@@ -96,8 +98,14 @@ inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
   }
   base.window_bits = args.get_unsigned("--window-bits", base.window_bits);
   base.token_bits = args.get_unsigned("--token-bits", base.token_bits);
-  base.frequency_bits = args.get_unsigned("--frequency-bits", base.frequency_bits);
   base.model = args.get("--model", base.model);
+  if (const auto p = model_frequency_bits(base.model); p && !args.has("--frequency-bits")) base.frequency_bits = *p;
+  base.frequency_bits = args.get_unsigned("--frequency-bits", base.frequency_bits);
+  if (args.has("--kernel")) {
+    const std::string k = args.get("--kernel", "");
+    if (k != "simd" && k != "scalar") throw UsageError("--kernel must be simd or scalar");
+    base.kernel = k == "simd" ? m1::KernelKind::kSimd : m1::KernelKind::kScalar;
+  }
   if ((base.method == Method::kBytes || base.method == Method::kGzip || base.method == Method::kGzipRaw) && args.has("--model"))
     throw UsageError("--model is not used by --method " + std::string(method_name(base.method)));
   return base;

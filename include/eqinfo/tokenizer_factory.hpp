@@ -24,6 +24,7 @@
 #include "eqinfo/gzip_tokenizer.hpp"
 #include "eqinfo/token_file.hpp"
 #include "eqinfo/tokenizer.hpp"
+#include "eqinfo/transformer_model.hpp"
 
 namespace eqinfo {
 
@@ -59,10 +60,24 @@ struct TokenizerSpec {
   Method method = Method::kEqualInfo;
   unsigned window_bits = 16;        // b (equalinfo only)
   unsigned token_bits = 16;         // N (not bytes)
-  std::string model = "uniform";    // "uniform" | "static:PATH" (ac, staticac, equalinfo)
-  unsigned frequency_bits = 14;     // P
+  std::string model = "uniform";    // "uniform" | "static:PATH" | "m1:PATH.safetensors" (ac, staticac, equalinfo)
+  unsigned frequency_bits = 14;     // P (an M1 file fixes its own; see model_frequency_bits)
   std::size_t decode_batch = 64;
+  m1::KernelKind kernel = m1::KernelKind::kSimd;  // M1 only: same tokens either way
 };
+
+// The precision a model spec fixes, if it fixes one: an M1 file's tables are
+// exported at one P.  Reads only the file's metadata.
+inline std::optional<unsigned> model_frequency_bits(const std::string& model) {
+  if (!model.starts_with("m1:")) return std::nullopt;
+  const SafetensorsFile file(model.substr(3));
+  const auto it = file.metadata().find("eqinfo");
+  if (it == file.metadata().end()) throw file.error("no 'eqinfo' metadata: not an eqinfo M1 export");
+  const auto meta = nlohmann::json::parse(it->second, nullptr, false);
+  if (meta.is_discarded() || !meta.contains("frequency_bits") || !meta["frequency_bits"].is_number_unsigned())
+    throw file.error("metadata lacks 'frequency_bits'");
+  return meta["frequency_bits"].get<unsigned>();
+}
 
 class AnyTokenizer {
  public:
@@ -188,7 +203,14 @@ std::unique_ptr<AnyTokenizer> make_model_tokenizer(const TokenizerSpec& spec, To
     return build(UniformModel<P>{});
   }
   if (spec.model.starts_with("static:")) return build(StaticModel<P>::load(spec.model.substr(7)));
-  throw std::invalid_argument("unknown model '" + spec.model + "' (expected 'uniform' or 'static:PATH')");
+  if (spec.model.starts_with("m1:")) {
+    if (spec.method == Method::kStaticAc) throw std::invalid_argument("staticac needs --model static:PATH");
+    if (const auto file_p = model_frequency_bits(spec.model); file_p != P)
+      throw std::invalid_argument("the M1 file's tables are " + std::to_string(*file_p) + "-bit: use frequency bits " +
+                                  std::to_string(*file_p));
+    return build(TransformerModel<P>(spec.model.substr(3), spec.kernel));
+  }
+  throw std::invalid_argument("unknown model '" + spec.model + "' (expected 'uniform', 'static:PATH' or 'm1:PATH')");
 }
 
 }  // namespace detail

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -107,6 +108,28 @@ class TransformerModel {
     if (impl_->weights.config.frequency_bits != FrequencyBits)
       throw impl_->file.error("its tables are " + std::to_string(impl_->weights.config.frequency_bits) +
                               "-bit, this model type is " + std::to_string(FrequencyBits) + "-bit");
+    run_self_test();
+  }
+
+  // FNV-1a 64 of the tables at every position of the context [EOS] + input,
+  // each table as 257 uint32 little-endian (docs/integer_m1.md, "File").
+  [[nodiscard]] std::uint64_t context_tables_hash(std::span<const std::uint8_t> input) const {
+    Fnv1a64 h;
+    auto ctx = new_context();
+    reset(ctx);
+    const auto add = [&](const Table& t) {
+      for (std::size_t s = 0; s < kAlphabetSize; ++s) {
+        const std::uint32_t f = t.frequency(static_cast<Symbol>(s));
+        const std::uint8_t le[4] = {std::uint8_t(f), std::uint8_t(f >> 8), std::uint8_t(f >> 16), std::uint8_t(f >> 24)};
+        h.bytes(le);
+      }
+    };
+    add(predict(ctx));
+    for (auto b : input) {
+      advance(ctx, b);
+      add(predict(ctx));
+    }
+    return h.value();
   }
 
   [[nodiscard]] Context new_context() const {
@@ -139,6 +162,32 @@ class TransformerModel {
   void set_kernel(m1::KernelKind k) { kernel_ = k; }
 
  private:
+  // The sentencepiece habit: the file carries inputs and the hashes of the
+  // tables the exporter's reference computed for them; a model that computes
+  // anything else (damaged weights, a kernel bug, another spec) is refused.
+  void run_self_test() const {
+    const nlohmann::json& meta = impl_->weights.metadata;
+    const nlohmann::json st = meta.contains("self_test") ? meta["self_test"] : nlohmann::json();
+    if (!st.is_object() || !st.contains("inputs") || !st.contains("table_hashes") || !st["inputs"].is_array() ||
+        !st["table_hashes"].is_array() || st["inputs"].size() != st["table_hashes"].size() || st["inputs"].empty())
+      throw impl_->file.error("metadata lacks a usable self_test");
+    if (st.value("frequency_bits", 0u) != FrequencyBits) throw impl_->file.error("self_test is for another precision");
+    for (std::size_t i = 0; i < st["inputs"].size(); ++i) {
+      const nlohmann::json& hex = st["inputs"][i];
+      const nlohmann::json& want = st["table_hashes"][i];
+      if (!hex.is_string() || !want.is_string()) throw impl_->file.error("malformed self_test entry");
+      std::vector<std::uint8_t> input;
+      const std::string& hs = hex.get_ref<const std::string&>();
+      if (hs.size() % 2) throw impl_->file.error("malformed self_test input");
+      for (std::size_t j = 0; j < hs.size(); j += 2) input.push_back(static_cast<std::uint8_t>(std::stoul(hs.substr(j, 2), nullptr, 16)));
+      char got[17];
+      std::snprintf(got, sizeof got, "%016llx", static_cast<unsigned long long>(context_tables_hash(input)));
+      if (want.get<std::string>() != got)
+        throw impl_->file.error("self-test failed on input " + std::to_string(i) + ": tables hash to " + got + ", the file expects " +
+                                want.get<std::string>() + " (damaged file, or a kernel that does not follow docs/integer_m1.md)");
+    }
+  }
+
   struct Impl {
     SafetensorsFile file;
     m1::TransformerWeights weights;
