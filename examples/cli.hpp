@@ -78,7 +78,7 @@ class Arguments {
   std::vector<std::string> positional_;
 };
 
-inline const std::set<std::string> kSpecFlags{"--method", "--window-bits", "--token-bits", "--model", "--frequency-bits", "--kernel"};
+inline const std::set<std::string> kSpecFlags{"--method", "--window-bits", "--token-bits", "--model", "--frequency-bits", "--kernel", "--threads"};
 
 inline const char* kSpecHelp =
     "  --method M            equalinfo (default) | ac | staticac | gzip | gzip-raw | bytes\n"
@@ -87,7 +87,8 @@ inline const char* kSpecHelp =
     "  --model SPEC          uniform (default) | static:PATH (from eqinfo-build-static-model)\n"
     "                        | m1:PATH.safetensors (the transformer M1, e.g. m1:models/m1-3m.safetensors)\n"
     "  --frequency-bits P    model precision: 12 14 16 (default 14; an M1 file sets its own), P <= b\n"
-    "  --kernel K            M1 kernel: simd (default) | scalar — identical tokens, different speed\n";
+    "  --kernel K            M1 kernel: simd (default) | scalar — identical tokens, different speed\n"
+    "  --threads T           M1 worker threads (default 1) — identical tokens, different speed\n";
 
 // Settings from flags, with `base` supplying what the flags leave out.
 inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
@@ -106,6 +107,8 @@ inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
     if (k != "simd" && k != "scalar") throw UsageError("--kernel must be simd or scalar");
     base.kernel = k == "simd" ? m1::KernelKind::kSimd : m1::KernelKind::kScalar;
   }
+  base.threads = args.get_unsigned("--threads", static_cast<unsigned>(base.threads));
+  if (base.threads == 0 || base.threads > 256) throw UsageError("--threads must be in [1, 256]");
   if ((base.method == Method::kBytes || base.method == Method::kGzip || base.method == Method::kGzipRaw) && args.has("--model"))
     throw UsageError("--model is not used by --method " + std::string(method_name(base.method)));
   return base;

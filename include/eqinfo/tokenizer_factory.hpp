@@ -64,6 +64,7 @@ struct TokenizerSpec {
   unsigned frequency_bits = 14;     // P (an M1 file fixes its own; see model_frequency_bits)
   std::size_t decode_batch = 64;
   m1::KernelKind kernel = m1::KernelKind::kSimd;  // M1 only: same tokens either way
+  std::size_t threads = 1;                         // M1 only: same tokens either way
 };
 
 // The precision a model spec fixes, if it fixes one: an M1 file's tables are
@@ -208,7 +209,7 @@ std::unique_ptr<AnyTokenizer> make_model_tokenizer(const TokenizerSpec& spec, To
     if (const auto file_p = model_frequency_bits(spec.model); file_p != P)
       throw std::invalid_argument("the M1 file's tables are " + std::to_string(*file_p) + "-bit: use frequency bits " +
                                   std::to_string(*file_p));
-    return build(TransformerModel<P>(spec.model.substr(3), spec.kernel));
+    return build(TransformerModel<P>(spec.model.substr(3), spec.kernel, spec.threads));
   }
   throw std::invalid_argument("unknown model '" + spec.model + "' (expected 'uniform', 'static:PATH' or 'm1:PATH')");
 }

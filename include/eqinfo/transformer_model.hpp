@@ -12,6 +12,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <climits>
 #include <cstdio>
 #include <cstdint>
 #include <memory>
@@ -27,6 +29,7 @@
 #include "eqinfo/m1/transformer_weights.hpp"
 #include "eqinfo/model.hpp"
 #include "eqinfo/safetensors.hpp"
+#include "eqinfo/thread_pool.hpp"
 
 namespace eqinfo {
 
@@ -103,8 +106,10 @@ class TransformerModel {
   };
 
   // Loads and validates a model exported by python -m eqinfo.m1.export.
-  explicit TransformerModel(const std::string& path, m1::KernelKind kernel = m1::KernelKind::kSimd)
-      : impl_(std::make_shared<Impl>(path)), kernel_(kernel) {
+  // threads: workers for the batched forward (rows are split between them;
+  // every row is computed by one thread, so results do not depend on it).
+  explicit TransformerModel(const std::string& path, m1::KernelKind kernel = m1::KernelKind::kSimd, std::size_t threads = 1)
+      : impl_(std::make_shared<Impl>(path)), kernel_(kernel), pool_(std::make_shared<ThreadPool>(threads)) {
     if (impl_->weights.config.frequency_bits != FrequencyBits)
       throw impl_->file.error("its tables are " + std::to_string(impl_->weights.config.frequency_bits) +
                               "-bit, this model type is " + std::to_string(FrequencyBits) + "-bit");
@@ -216,14 +221,47 @@ class TransformerModel {
     bool last;  // the context's last queued position: its table is wanted
   };
 
+  // One row's attention in layer li: query q [d] at position t over the
+  // context's cached keys/values 0..t, output a [d] on v's grid.
+  void attend(std::size_t li, const Context& c, std::size_t t, const std::int16_t* q, std::int16_t* a) const {
+    const auto& cfg = impl_->weights.config;
+    const auto& L = impl_->layers[li];
+    const auto lut = impl_->weights.exp2_lut;
+    const std::size_t d = cfg.d_model, H = cfg.n_heads, hd = cfg.head_dim();
+    std::vector<std::int64_t> u(t + 1);
+    std::array<std::int64_t, 256> num;  // hd <= d <= 256
+    for (std::size_t h = 0; h < H; ++h) {
+      std::int64_t mx = INT64_MIN;
+      for (std::size_t tau = 0; tau <= t; ++tau) {
+        const std::int32_t dot = m1::dot(q + h * hd, &c.keys[li][tau * d + h * hd], hd, kernel_);
+        const auto bucket = static_cast<std::size_t>(impl_->weights.rel_bucket[std::min(t - tau, cfg.rel_max_distance)]);
+        u[tau] = m1::requant(dot, L.score_mult, L.score_shift) + L.rel_bias[bucket * H + h];
+        mx = std::max(mx, u[tau]);
+      }
+      std::int64_t total = 0;
+      std::fill_n(num.begin(), hd, 0);
+      for (std::size_t tau = 0; tau <= t; ++tau) {
+        const std::int64_t e = m1::exp2_neg(mx - u[tau], lut);
+        if (e == 0) continue;
+        total += e;
+        const std::int16_t* vt = &c.values[li][tau * d + h * hd];
+        for (std::size_t j = 0; j < hd; ++j) num[j] += e * vt[j];
+      }
+      for (std::size_t j = 0; j < hd; ++j)
+        a[h * hd + j] = static_cast<std::int16_t>(m1::clamp32(m1::div_round(num[j], total), -m1::kActivationClamp, m1::kActivationClamp));
+    }
+  }
+
   void linear(const m1::WideLinear& l, const std::vector<std::int16_t>& x, std::size_t rows, std::vector<std::int32_t>& acc) const {
     acc.resize(rows * l.out);
-    m1::matmul_rows(x.data(), rows, l.in, l.weight.data(), l.out, acc.data(), kernel_);
+    pool_->parallel_for(rows, [&](std::size_t begin, std::size_t end) {
+      m1::matmul_rows(x.data() + begin * l.in, end - begin, l.in, l.weight.data(), l.out, acc.data() + begin * l.out, kernel_);
+    });
   }
 
   void run(std::span<Context* const> batch) const {
     const auto& cfg = impl_->weights.config;
-    const std::size_t d = cfg.d_model, F = cfg.mlp_dim, H = cfg.n_heads, hd = cfg.head_dim();
+    const std::size_t d = cfg.d_model, F = cfg.mlp_dim;
     const auto lut = impl_->weights.exp2_lut;
     std::vector<Row> rows;
     for (Context* c : batch) {
@@ -238,7 +276,6 @@ class TransformerModel {
     for (std::size_t r = 0; r < R; ++r)
       std::copy_n(impl_->weights.embed.begin() + static_cast<std::ptrdiff_t>(rows[r].symbol * d), d, x.begin() + static_cast<std::ptrdiff_t>(r * d));
 
-    std::vector<std::int64_t> u;
     for (std::size_t li = 0; li < impl_->layers.size(); ++li) {
       const auto& L = impl_->layers[li];
       for (std::size_t r = 0; r < R; ++r) m1::rmsnorm(&x[r * d], d, &n[r * d]);
@@ -260,34 +297,9 @@ class TransformerModel {
       project(L.v, [&](std::size_t r, std::size_t j, std::int16_t v) { rows[r].ctx->values[li][rows[r].pos * d + j] = v; });
 
       // Attention of each row over its context's positions 0..pos.
-      for (std::size_t r = 0; r < R; ++r) {
-        const auto& c = *rows[r].ctx;
-        const std::size_t t = rows[r].pos;
-        u.resize(t + 1);
-        for (std::size_t h = 0; h < H; ++h) {
-          const std::int16_t* qh = &q[r * d + h * hd];
-          std::int64_t mx = INT64_MIN;
-          for (std::size_t tau = 0; tau <= t; ++tau) {
-            const std::int32_t dot = m1::dot(qh, &c.keys[li][tau * d + h * hd], hd, kernel_);
-            const std::size_t dist = std::min(t - tau, cfg.rel_max_distance);
-            const auto bucket = static_cast<std::size_t>(impl_->weights.rel_bucket[dist]);
-            u[tau] = m1::requant(dot, L.score_mult, L.score_shift) + L.rel_bias[bucket * H + h];
-            mx = std::max(mx, u[tau]);
-          }
-          std::int64_t total = 0;
-          std::int64_t num[256] = {};  // hd <= d <= 256
-          for (std::size_t tau = 0; tau <= t; ++tau) {
-            const std::int64_t e = m1::exp2_neg(mx - u[tau], lut);
-            if (e == 0) continue;
-            total += e;
-            const std::int16_t* vt = &c.values[li][tau * d + h * hd];
-            for (std::size_t j = 0; j < hd; ++j) num[j] += e * vt[j];
-          }
-          for (std::size_t j = 0; j < hd; ++j)
-            a[r * d + h * hd + j] = static_cast<std::int16_t>(
-                m1::clamp32(m1::div_round(num[j], total), -m1::kActivationClamp, m1::kActivationClamp));
-        }
-      }
+      pool_->parallel_for(R, [&](std::size_t begin, std::size_t end) {
+        for (std::size_t r = begin; r < end; ++r) attend(li, *rows[r].ctx, rows[r].pos, &q[r * d], &a[r * d]);
+      });
       // Output projection into the residual stream.
       linear(L.o, a, R, acc);
       for (std::size_t i = 0; i < R * d; ++i)
@@ -328,6 +340,7 @@ class TransformerModel {
 
   std::shared_ptr<const Impl> impl_;
   m1::KernelKind kernel_;
+  std::shared_ptr<ThreadPool> pool_;
 };
 
 static_assert(Model<TransformerModel<16>>);
