@@ -1,0 +1,196 @@
+// TransformerModel (the integer M1 kernel): load-time validation and
+// self-test, and the determinism matrix — the same frequency tables and
+// tokens for scalar vs SIMD, incremental (decode path) vs teacher-forced
+// (encode path), batch 1 vs 64, and 1 vs 2 threads.  The -O0 vs
+// -O3 -march=native leg is m1_build_determinism_test (tests/CMakeLists.txt).
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <eqinfo/tokenizer.hpp>
+#include <eqinfo/transformer_model.hpp>
+
+#include "test_support.hpp"
+
+namespace {
+
+using eqinfo::TransformerModel;
+using eqinfo::m1::KernelKind;
+using Model = TransformerModel<16>;
+
+const std::string kModelPath = std::string(EQINFO_MODELS_DIR) + "/m1-3m.safetensors";
+
+// One shared load per kernel/thread setting: loading runs the self-test.
+const Model& model(KernelKind kernel = KernelKind::kSimd, std::size_t threads = 1) {
+  static const Model simd(kModelPath, KernelKind::kSimd, 1);
+  static const Model scalar(kModelPath, KernelKind::kScalar, 1);
+  static const Model simd2(kModelPath, KernelKind::kSimd, 2);
+  if (kernel == KernelKind::kScalar) return scalar;
+  return threads == 1 ? simd : simd2;
+}
+
+std::vector<std::string> random_contexts(std::size_t count, std::size_t max_len, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::string> out;
+  const std::string words[] = {"the ", "window ", "equal ", "info ", "coder ", "자연어 ", "处理 ", "\x00\xff", ". "};
+  for (std::size_t i = 0; i < count; ++i) {
+    std::string s;
+    const std::size_t len = 1 + rng() % max_len;
+    while (s.size() < len) s += (rng() % 4 == 0) ? std::string(1, static_cast<char>(rng())) : words[rng() % std::size(words)];
+    s.resize(len);
+    out.push_back(s);
+  }
+  return out;
+}
+
+// Tables at every position of [EOS] + text, one position at a time (the
+// incremental / KV-cache path the decoder uses).
+std::vector<Model::Table> incremental_tables(const Model& m, const std::string& text) {
+  auto ctx = m.new_context();
+  m.reset(ctx);
+  std::vector<Model::Table> out{m.predict(ctx)};
+  for (unsigned char c : text) {
+    m.advance(ctx, c);
+    out.push_back(m.predict(ctx));
+  }
+  return out;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+std::string write_temp(const std::string& name, const std::string& bytes) {
+  const std::string path = std::string(EQINFO_TEST_TMP_DIR) + "/" + name;
+  std::ofstream(path, std::ios::binary) << bytes;
+  return path;
+}
+
+std::string load_error(const std::string& path) {
+  try {
+    Model m(path);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("M1 loads, passes its self-test, and has one fingerprint for every kernel", "[m1]") {
+  REQUIRE(model(KernelKind::kSimd).fingerprint() == model(KernelKind::kScalar).fingerprint());
+  REQUIRE(model().config().d_model == 256);
+  REQUIRE(model().config().n_layers == 3);
+  REQUIRE(model().config().frequency_bits == 16);
+}
+
+TEST_CASE("M1 tables: scalar == SIMD and incremental == teacher-forced", "[m1]") {
+  for (const auto& text : random_contexts(6, 40, 7)) {
+    const auto simd = incremental_tables(model(KernelKind::kSimd), text);
+    const auto scalar = incremental_tables(model(KernelKind::kScalar), text);
+    REQUIRE(simd == scalar);
+    // Teacher-forced: queue every symbol, then one predict runs them as rows of one batch.
+    const Model& m = model();
+    auto ctx = m.new_context();
+    m.reset(ctx);
+    for (unsigned char c : text) m.advance(ctx, c);
+    REQUIRE(m.predict(ctx) == simd.back());
+    // And split in two teacher-forced chunks.
+    m.reset(ctx);
+    const std::size_t half = text.size() / 2;
+    for (std::size_t i = 0; i < half; ++i) m.advance(ctx, static_cast<unsigned char>(text[i]));
+    REQUIRE(m.predict(ctx) == simd[half]);
+    for (std::size_t i = half; i < text.size(); ++i) m.advance(ctx, static_cast<unsigned char>(text[i]));
+    REQUIRE(m.predict(ctx) == simd.back());
+  }
+}
+
+TEST_CASE("M1 tables: batch of 64 in lockstep == each context alone, on 1 and 2 threads", "[m1]") {
+  const auto texts = random_contexts(64, 24, 11);
+  std::vector<std::vector<Model::Table>> alone;
+  for (const auto& t : texts) alone.push_back(incremental_tables(model(), t));
+  for (std::size_t threads : {1u, 2u}) {
+    const Model& m = model(KernelKind::kSimd, threads);
+    std::vector<Model::Context> ctx(texts.size());
+    std::vector<Model::Context*> batch;
+    for (auto& c : ctx) {
+      c = m.new_context();
+      m.reset(c);
+      batch.push_back(&c);
+    }
+    for (std::size_t step = 0;; ++step) {
+      m.predict_batch(batch);
+      bool any = false;
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        if (step > texts[i].size()) continue;
+        REQUIRE(m.predict(ctx[i]) == alone[i][step]);
+        if (step < texts[i].size()) {
+          m.advance(ctx[i], static_cast<unsigned char>(texts[i][step]));
+          any = true;
+        }
+      }
+      if (!any) break;
+    }
+  }
+}
+
+TEST_CASE("Equal-Info with M1 round-trips English, Korean, Chinese and binary for every b and N", "[m1]") {
+  std::mt19937_64 rng(5);
+  std::string binary(96, '\0');
+  for (auto& c : binary) c = static_cast<char>(rng());
+  const std::vector<std::string> docs{
+      "The window closes when the next byte no longer fits; the decoder needs nothing else.",
+      "토큰화는 텍스트를 작은 단위로 나누는 과정입니다.", "神经网络压缩文本。", binary, ""};
+  std::vector<std::string_view> views(docs.begin(), docs.end());
+  const auto check = [&](const auto& tokenizer) {
+    eqinfo::WindowStats stats;
+    const auto tokens = tokenizer.encode_documents(views, &stats);
+    const auto back = tokenizer.decode(tokens);
+    REQUIRE(back.ok());
+    REQUIRE(back.documents == docs);
+    REQUIRE(back.windows == stats.windows);
+    return tokens;
+  };
+  check(eqinfo::EqualInfoTokenizer<Model, 16, 8>(model()));
+  const auto t16 = check(eqinfo::EqualInfoTokenizer<Model, 16, 16>(model()));
+  check(eqinfo::EqualInfoTokenizer<Model, 32, 16>(model()));
+  check(eqinfo::EqualInfoTokenizer<Model, 64, 8>(model()));
+  check(eqinfo::EqualInfoTokenizer<Model, 128, 16>(model()));
+  // Same tokens from the scalar kernel, and decoding one window at a time.
+  REQUIRE(eqinfo::EqualInfoTokenizer<Model, 16, 16>(model(KernelKind::kScalar)).encode_documents(views) == t16);
+  REQUIRE(eqinfo::EqualInfoTokenizer<Model, 16, 16>(model(), /*decode_batch=*/1).decode(t16).documents == docs);
+}
+
+TEST_CASE("M1 loader refuses damaged and foreign files, saying why", "[m1]") {
+  const std::string good = read_file(kModelPath);
+  REQUIRE(good.size() > 100000);
+  CHECK_THAT(load_error(std::string(EQINFO_TEST_TMP_DIR) + "/no-such-model.safetensors"), Catch::Contains("cannot open"));
+  CHECK_THAT(load_error(write_temp("m1_truncated.safetensors", good.substr(0, good.size() / 2))), Catch::Contains("truncated"));
+  CHECK_THAT(load_error(write_temp("m1_tiny.safetensors", good.substr(0, 5))), Catch::Contains("truncated"));
+  std::string garbage_header = good;
+  garbage_header[20] = '\x01';  // inside the JSON header
+  CHECK_THAT(load_error(write_temp("m1_header.safetensors", garbage_header)), Catch::Contains("corrupt"));
+  // A flipped byte deep inside the weights: structurally valid, numerically wrong.
+  std::string flipped = good;
+  flipped[good.size() - 3000] ^= 0x40;
+  CHECK_THAT(load_error(write_temp("m1_flipped.safetensors", flipped)), Catch::Contains("self-test failed"));
+  // A valid safetensors file that is not an M1 export.
+  const std::string header = R"({"x":{"dtype":"I8","shape":[2],"data_offsets":[0,2]}})";
+  std::string foreign(8, '\0');
+  foreign[0] = static_cast<char>(header.size());
+  foreign += header + "ab";
+  CHECK_THAT(load_error(write_temp("m1_foreign.safetensors", foreign)), Catch::Contains("no 'eqinfo' metadata"));
+  // Another precision than the file's.
+  try {
+    TransformerModel<14> wrong(kModelPath);
+    FAIL("loaded 16-bit tables as 14-bit");
+  } catch (const std::runtime_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("16-bit"));
+  }
+}
