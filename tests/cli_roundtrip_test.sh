@@ -3,10 +3,13 @@
 # window size b in {16,24,32,64,128} and N in {8,16}; checks byte equality,
 # that Equal-Info output is exactly windows*b bits, and that eqinfo-decode
 # refuses files it must not decode.
-# Usage: cli_roundtrip_test.sh BIN_DIR [SHARED_DATA_DIR]
+# With --m1 it runs the bundled transformer M1 instead (b in {16,32,64,128},
+# N in {8,16}, texts cut to 1.5 KB: the kernel is ~10 KB/s).
+# Usage: cli_roundtrip_test.sh BIN_DIR [SHARED_DATA_DIR] [--m1]
 set -euo pipefail
 bin=$1
 data=${2:-}
+mode=${3:-}
 root=$(cd "$(dirname "$0")/.." && pwd)
 model="$root/models/static_en_train.json"
 work=$(mktemp -d)
@@ -64,6 +67,22 @@ roundtrip() {  # file, then encode flags
     [ "$windows" -ge 1 ] || fail "no windows: $* $file"
   fi
 }
+
+if [ "$mode" = --m1 ]; then
+  m1="m1:$root/models/m1-3m.safetensors"
+  for file in "$work"/*.txt "$work"/*.xml "$work"/*.bin; do
+    head -c 1500 "$file" >"$work/cut" && mv "$work/cut" "$file"
+    for n in 8 16; do
+      for b in 16 32 64 128; do
+        roundtrip "$file" --method=equalinfo --window-bits=$b --token-bits=$n --model=$m1
+      done
+    done
+    roundtrip "$file" --method=ac --token-bits=16 --model=$m1
+  done
+  echo "$((checks - failures)) passed, $failures failed"
+  [ "$failures" -eq 0 ]
+  exit
+fi
 
 for file in "$work"/*.txt "$work"/*.xml "$work"/*.bin; do
   roundtrip "$file" --method=bytes
