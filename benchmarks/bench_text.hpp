@@ -23,7 +23,6 @@ class Rng {
   explicit Rng(std::uint64_t seed) : gen_(seed) {}
   double unit() { return static_cast<double>(gen_() >> 11) * 0x1p-53; }  // [0, 1)
   std::size_t below(std::size_t n) { return static_cast<std::size_t>(gen_() % n); }
-  std::uint64_t next() { return gen_(); }
 
  private:
   std::mt19937_64 gen_;

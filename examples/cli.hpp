@@ -84,11 +84,22 @@ inline const char* kSpecHelp =
     "  --method M            equalinfo (default) | ac | staticac | gzip | gzip-raw | bytes\n"
     "  --window-bits B       Equal-Info window size b: 12 16 24 32 48 64 128 (default 16)\n"
     "  --token-bits N        token size N in 1..16, N <= b (default 16; bytes: always 8 + EOS)\n"
-    "  --model SPEC          uniform (default) | static:PATH (from eqinfo-build-static-model)\n"
-    "                        | m1:PATH.safetensors (the transformer M1, e.g. m1:models/m1-3m.safetensors)\n"
+    "  --model SPEC          uniform | static:PATH (from eqinfo-build-static-model)\n"
+    "                        | m1:PATH.safetensors (the transformer M1).  Default: the bundled\n"
+    "                        M1 (models/m1-3m.safetensors) for equalinfo, uniform otherwise\n"
     "  --frequency-bits P    model precision: 12 14 16 (default 14; an M1 file sets its own), P <= b\n"
     "  --kernel K            M1 kernel: simd (default) | scalar — identical tokens, different speed\n"
     "  --threads T           M1 worker threads (default 1) — identical tokens, different speed\n";
+
+// The bundled M1, the default model of --method equalinfo (compiled in as a
+// path into the source tree; see examples/CMakeLists.txt).
+inline std::string default_equalinfo_model() {
+#ifdef EQINFO_DEFAULT_M1
+  if (std::ifstream(EQINFO_DEFAULT_M1).good()) return std::string("m1:") + EQINFO_DEFAULT_M1;
+  std::cerr << "note: the bundled M1 (" << EQINFO_DEFAULT_M1 << ") is missing; using --model uniform\n";
+#endif
+  return "uniform";
+}
 
 // Settings from flags, with `base` supplying what the flags leave out.
 inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
@@ -97,6 +108,7 @@ inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
     if (!m) throw UsageError("unknown --method '" + args.get("--method", "") + "'");
     base.method = *m;
   }
+  if (base.method == Method::kEqualInfo && !args.has("--model")) base.model = default_equalinfo_model();
   base.window_bits = args.get_unsigned("--window-bits", base.window_bits);
   base.token_bits = args.get_unsigned("--token-bits", base.token_bits);
   base.model = args.get("--model", base.model);

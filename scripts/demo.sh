@@ -10,6 +10,7 @@ cmake --build build -j"$(nproc)"
 
 input=${1:-LICENSE}
 model=models/static_en_train.json   # order-0 byte counts of the training split (docs/data.md)
+m1=models/m1-3m.safetensors         # the bundled transformer M1 (models/m1-3m.md)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -31,8 +32,10 @@ run() {
 run "Bytes (v=257)"                 --method=bytes
 run "GZip (v=65536)"                --method=gzip --token-bits=16
 run "StaticAC (v=65536)"            --method=staticac --token-bits=16 --model=static:$model
-run "EqualInfoAC[b=16, v=65536]"    --method=equalinfo --window-bits=16 --token-bits=16 --model=static:$model
-run "EqualInfoAC[b=16, v=256]"      --method=equalinfo --window-bits=16 --token-bits=8 --model=static:$model
-run "EqualInfoAC[b=32, v=65536]"    --method=equalinfo --window-bits=32 --token-bits=16 --model=static:$model
-run "EqualInfoAC[b=128, v=65536]"   --method=equalinfo --window-bits=128 --token-bits=16 --model=static:$model
-printf '\nThe model here is the order-0 byte model (StaticAC); the transformer M1 is docs/design.md, "Models".\n'
+run "AC with M1 (v=65536)"          --method=ac --token-bits=16 --model=m1:$m1
+run "EqualInfoAC[b=16, v=65536]"    --method=equalinfo --window-bits=16 --token-bits=16 --model=m1:$m1
+run "EqualInfoAC[b=16, v=256]"      --method=equalinfo --window-bits=16 --token-bits=8 --model=m1:$m1
+run "EqualInfoAC[b=32, v=65536]"    --method=equalinfo --window-bits=32 --token-bits=16 --model=m1:$m1
+run "EqualInfoAC[b=128, v=65536]"   --method=equalinfo --window-bits=128 --token-bits=16 --model=m1:$m1
+run "EqualInfo, order-0 model, b=16" --method=equalinfo --window-bits=16 --token-bits=16 --model=static:$model
+printf '\nEqualInfoAC and AC use the bundled M1 (%s); its card is models/m1-3m.md.\n' "$m1"

@@ -10,4 +10,4 @@ cmake --build build-test -j"$(nproc)"
 (cd build-test && ctest --output-on-failure -j"$(nproc)")
 
 scripts/setup_python.sh
-PYTHONPATH=python python3 -m pytest python/tests -q
+EQINFO_BIN_DIR=build-test/bin PYTHONPATH=python python3 -m pytest python/tests -q

@@ -2,6 +2,10 @@
 # Start, or resume, the long M1 (m1-3m) training run in the background, detached from this shell.
 #   scripts/train_m1.sh            # start or resume runs/m1-3m (resumes from ckpt.pt if present)
 #   RUN=runs/other PRESET=m1-small scripts/train_m1.sh -- --lr 2e-3   # extra args after --
+# On a fresh machine (no $RUN/ckpt.pt) it continues from the committed weights-only snapshot
+# $SNAPSHOT (default models/checkpoints/<run name>-train.pt, written by
+# `python -m eqinfo.m1.snapshot`) when that exists: train.py --init-weights (same step, schedule
+# and log; fresh optimizer with a 50-step lr ramp). See docs/m1_training.md.
 # Stop it cleanly (it checkpoints on SIGTERM):  kill -TERM "$(cat runs/m1-3m/train.pid)"
 #
 # Schedule: measured 3,855 tokens/s = 2.13 s/step (batch 32 x 256) for m1-3m at 1 thread on this
@@ -13,16 +17,22 @@ cd "$(dirname "$0")/.."
 RUN=${RUN:-runs/m1-3m}
 PRESET=${PRESET:-m1-3m}
 STEPS=${STEPS:-13200}
+SNAPSHOT=${SNAPSHOT:-models/checkpoints/$(basename "$RUN")-train.pt}
 [ "${1:-}" = "--" ] && shift
 mkdir -p "$RUN"
 if [ -f "$RUN/train.pid" ] && kill -0 "$(cat "$RUN/train.pid")" 2>/dev/null; then
   echo "already running: PID $(cat "$RUN/train.pid") ($RUN)"; exit 0
 fi
+INIT=()
+if [ ! -f "$RUN/ckpt.pt" ] && [ -f "$SNAPSHOT" ]; then
+  INIT=(--init-weights "$SNAPSHOT")
+  echo "no $RUN/ckpt.pt: continuing from the snapshot $SNAPSHOT (--init-weights)"
+fi
 python3 -c 'import torch' 2>/dev/null || bash scripts/setup_python.sh
 export PYTHONPATH=python OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONUNBUFFERED=1
 echo "=== $(date -u +%FT%TZ) start/resume ===" >> "$RUN/train.out"
 nohup setsid python3 -m eqinfo.m1.train --preset "$PRESET" --out "$RUN" --threads 1 \
-  --steps "$STEPS" --eval-every 400 --ckpt-every 200 --log-every 50 "$@" \
+  --steps "$STEPS" --eval-every 400 --ckpt-every 200 --log-every 50 "${INIT[@]}" "$@" \
   >> "$RUN/train.out" 2>&1 < /dev/null &
 echo $! > "$RUN/train.pid"
 echo "started PID $(cat "$RUN/train.pid") -> $RUN/{log.csv,ckpt.pt,train.out}"

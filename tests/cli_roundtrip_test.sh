@@ -99,6 +99,7 @@ for file in "$work"/*.txt "$work"/*.xml "$work"/*.bin; do
 done
 
 # Refusals: wrong model, damaged file, settings that break the precision constraint.
+head -c 2000 "$work/english.txt" >"$work/english_2k.txt"
 "$bin/eqinfo-encode" --method=equalinfo --model=static:$model "$work/english.txt" "$work/e.tok"
 checks=$((checks + 1))
 if "$bin/eqinfo-decode" --model=uniform "$work/e.tok" "$work/x" 2>"$work/err"; then fail "decoded with the wrong model"; fi
@@ -108,8 +109,13 @@ head -c 40 "$work/e.tok" >"$work/short.tok"
 if "$bin/eqinfo-decode" --model=static:$model "$work/short.tok" "$work/x" 2>"$work/err"; then fail "decoded a truncated file"; fi
 grep -q "damaged" "$work/err" || fail "truncated-file refusal does not say why: $(cat "$work/err")"
 checks=$((checks + 1))
-if "$bin/eqinfo-encode" --window-bits=12 --frequency-bits=14 "$work/english.txt" "$work/x" 2>"$work/err"; then fail "accepted P > b"; fi
+if "$bin/eqinfo-encode" --window-bits=12 --frequency-bits=14 --model=uniform "$work/english.txt" "$work/x" 2>"$work/err"; then fail "accepted P > b"; fi
 grep -q "frequency bits (P) <= window bits (b)" "$work/err" || fail "P > b refusal does not say why: $(cat "$work/err")"
+# The bundled M1 is the default model of equalinfo, on both sides.
+checks=$((checks + 1))
+"$bin/eqinfo-encode" "$work/english_2k.txt" "$work/d.tok" && "$bin/eqinfo-decode" "$work/d.tok" "$work/d.out" && cmp -s "$work/english_2k.txt" "$work/d.out" ||
+  fail "default-model round trip"
+"$bin/eqinfo-decode" --model=static:$model "$work/d.tok" "$work/x" 2>/dev/null && fail "default-model tokens decoded with another model"
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

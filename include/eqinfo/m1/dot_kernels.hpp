@@ -84,11 +84,28 @@ inline void dot4_simd(const std::int16_t* a, const std::int16_t* b0, const std::
   out[3] = tail[3] + dot_scalar(a + i, b3 + i, n - i);
 }
 
+inline std::int32_t dot_simd(const std::int16_t* a, const std::int16_t* b, std::size_t n) noexcept {
+  std::size_t i = 0;
+  std::int32_t head = 0;
+#if defined(EQINFO_DOT_AVX512VNNI)
+  __m512i s = _mm512_setzero_si512();
+  for (; i + 32 <= n; i += 32) s = _mm512_dpwssd_epi32(s, _mm512_loadu_si512(a + i), _mm512_loadu_si512(b + i));
+  head = _mm512_reduce_add_epi32(s);
+#elif defined(EQINFO_DOT_AVX2)
+  __m256i s = _mm256_setzero_si256();
+  for (; i + 16 <= n; i += 16)
+    s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i)),
+                                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + i))));
+  __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+  h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+  h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+  head = _mm_cvtsi128_si32(h);
+#endif
+  return head + dot_scalar(a + i, b + i, n - i);
+}
+
 inline std::int32_t dot(const std::int16_t* a, const std::int16_t* b, std::size_t n, KernelKind kind) noexcept {
-  if (kind == KernelKind::kScalar) return dot_scalar(a, b, n);
-  std::int32_t out[4];
-  dot4_simd(a, b, b, b, b, n, out);
-  return out[0];
+  return kind == KernelKind::kScalar ? dot_scalar(a, b, n) : dot_simd(a, b, n);
 }
 
 // acc[r][j] = sum_k x[r][k] * w[j][k]  for r < rows, j < out; x is [rows][in],

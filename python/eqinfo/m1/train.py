@@ -21,6 +21,10 @@ Evaluation: bits/byte on the first --eval-bytes symbols of the VALIDATION split,
 "full" (contiguous chunks of seq_len, EOS resets only) and "window" (also a reset every 16
 symbols, a proxy for Equal-Info windows). bits/byte = total nats over all symbols (EOS included)
 / ln 2 / number of text bytes (EOS excluded).
+
+Resuming: from <out>/ckpt.pt, exactly. Without one (a fresh machine), --init-weights SNAPSHOT
+continues from a weights-only snapshot (eqinfo.m1.snapshot) at its step with a fresh optimizer and
+an lr ramp over --init-ramp steps; see docs/m1_training.md.
 """
 from __future__ import annotations
 
@@ -200,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda")
     p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
                    help="continue from <out>/ckpt.pt if it exists")
+    p.add_argument("--init-weights", default=None, metavar="PATH",
+                   help="only when <out>/ckpt.pt does not exist: start from this weights-only "
+                        "snapshot (eqinfo.m1.snapshot) at its step, with a fresh optimizer")
+    p.add_argument("--init-ramp", type=int, default=50,
+                   help="with --init-weights: scale the lr linearly from 1/N to 1 over the first N "
+                        "steps after the snapshot's step (fresh Adam moments)")
     return p
 
 
@@ -217,11 +227,17 @@ def train(args: argparse.Namespace) -> dict:
     ckpt_path = out / "ckpt.pt"
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False) \
         if (args.resume and ckpt_path.exists()) else None
-    cfg = M1Config.from_dict(ckpt["config"]) if ckpt else get_preset(args.preset)
+    snap = None
+    if ckpt is None and args.init_weights:
+        snap = torch.load(args.init_weights, map_location="cpu", weights_only=False)
+    cfg = M1Config.from_dict((ckpt or snap)["config"]) if (ckpt or snap) else get_preset(args.preset)
     torch.manual_seed(args.seed)
     model = M1(cfg).to(dev)
     opt = make_optimizer(model, args.lr, args.weight_decay)
     step, best, elapsed = 0, float("inf"), 0.0
+    # {"step": s, "ramp": n}: lr multiplier (step - s + 1) / n for steps s .. s+n-1 (a run started
+    # from --init-weights; kept in ckpt.pt so an exact resume continues the ramp). None: no ramp.
+    init = None
     if ckpt:
         model.load_state_dict(ckpt["model"])
         opt.load_state_dict(ckpt["optimizer"])
@@ -230,7 +246,27 @@ def train(args: argparse.Namespace) -> dict:
         if ckpt["args"].get("steps") != args.steps:
             print(f"[train] warning: --steps {args.steps} differs from checkpoint's "
                   f"{ckpt['args'].get('steps')}: the lr schedule changes", flush=True)
+        init = ckpt.get("init")
         print(f"[train] resumed from {ckpt_path} at step {step}", flush=True)
+        if args.init_weights:
+            print(f"[train] --init-weights {args.init_weights} ignored: {ckpt_path} exists",
+                  flush=True)
+    elif snap is not None:
+        model.load_state_dict({k: v.float() for k, v in snap["model"].items()})  # bf16 -> fp32
+        step, elapsed = int(snap["step"]), float(snap.get("elapsed_s", 0.0))
+        best = float(snap.get("best_val", float("inf")))
+        init = {"step": step, "ramp": max(1, args.init_ramp), "from": str(args.init_weights)}
+        if snap.get("args", {}).get("steps") not in (None, args.steps):
+            print(f"[train] warning: --steps {args.steps} differs from the snapshot's "
+                  f"{snap['args']['steps']}: the lr schedule changes", flush=True)
+        log_path = out / "log.csv"
+        if snap.get("log_csv"):
+            if log_path.exists():
+                os.replace(log_path, out / "log.csv.before-init")
+            with open(log_path, "w", newline="") as f:   # open_log below keeps rows <= step
+                f.write(snap["log_csv"])
+        print(f"[train] initialised from weights-only snapshot {args.init_weights} at step {step} "
+              f"(fresh optimizer, lr ramp over {init['ramp']} steps)", flush=True)
     (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
     print(f"[train] {cfg} non-embedding params {non_embedding_params(cfg):,}; "
           f"FLOPs/byte at context {cfg.context}: {flops_per_byte(cfg) / 1e6:.2f}M; device {dev}",
@@ -246,7 +282,7 @@ def train(args: argparse.Namespace) -> dict:
     def save():
         atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
                      "config": cfg.to_dict(), "args": vars(args), "rng": rng_state(),
-                     "best_val": best, "elapsed_s": elapsed}, ckpt_path)
+                     "best_val": best, "elapsed_s": elapsed, "init": init}, ckpt_path)
 
     def evaluate() -> tuple[float, float]:
         kw = dict(device=dev, batch=args.eval_batch, autocast=autocast)
@@ -254,7 +290,7 @@ def train(args: argparse.Namespace) -> dict:
         win = evaluate_bpb(model, val_sym, args.eval_bytes, args.seq_len, args.eval_window, **kw)
         return full, win
 
-    logf, logw = open_log(out / "log.csv", step if ckpt else None)
+    logf, logw = open_log(out / "log.csv", step if (ckpt or snap) else None)
     last_step = args.steps if args.stop_at is None else min(args.steps, args.stop_at)
     bar = tqdm(total=args.steps, initial=step, disable=not sys.stderr.isatty(), dynamic_ncols=True)
     acc_nats = acc_bytes = acc_syms = acc_time = 0.0
@@ -264,6 +300,8 @@ def train(args: argparse.Namespace) -> dict:
         while step < last_step and not stop["flag"]:
             t0 = time.time()
             lr = lr_at(step, args.steps, args.warmup, args.lr)
+            if init is not None and step < init["step"] + init["ramp"]:
+                lr *= (step - init["step"] + 1) / init["ramp"]
             for g in opt.param_groups:
                 g["lr"] = lr
             x, y, g_ = (torch.from_numpy(a).to(dev) for a in sample_batch(

@@ -1,0 +1,134 @@
+"""Parsing helpers of the model card generator: eqinfo-encode --stats text, log.csv, SOURCES.md."""
+import gzip
+import json
+
+import pytest
+
+from eqinfo.m1 import model_card as MC
+
+EQUALINFO_STATS = """\
+method          equalinfo  b=16  N=16 (vocabulary 65536)  P=16  model=m1:models/m1-3m.safetensors
+documents       3
+bytes in        100000
+tokens out      24198
+bytes/token     4.1326
+bits/byte       3.8717
+windows         24198  (4.1327 symbols/window incl. EOS)
+termination     350 windows closed below the greedy maximum (1.446%); greedy would hold 4.1486 symbols/window (0.384% more)
+"""
+
+STATICAC_STATS = """\
+method          staticac  N=8 (vocabulary 256)  P=14  model=static:models/static_en_train.json
+documents       2
+bytes in        78
+tokens out      52
+bytes/token     1.5000
+bits/byte       5.3333
+"""
+
+GZIP_STATS = """\
+method          gzip  N=16 (vocabulary 65536)
+documents       1
+bytes in        1000
+tokens out      300
+bytes/token     3.3333
+bits/byte       4.8000
+"""
+
+LOG_CSV = """\
+step,tokens_seen,train_loss_nats,train_bpb,lr,val_bpb_full,val_bpb_window,elapsed_s,tokens_per_s
+50,409600,4.24781,6.12928,1.667e-04,,,112.8,3631.2
+100,819200,2.94253,4.24574,3.333e-04,3.50000,3.60000,215.9,3972.8
+150,1228800,2.67660,3.86215,5.000e-04,,,329.2,3614.1
+200,1638400,2.62166,3.78281,6.667e-04,3.10000,3.20000,451.3,3355.5
+"""
+
+
+def test_parse_stats_equalinfo():
+    st = MC.parse_stats("some warning line\n" + EQUALINFO_STATS)
+    assert st["method"] == "equalinfo"
+    assert (st["window_bits"], st["token_bits"], st["vocabulary"]) == (16, 16, 65536)
+    assert st["frequency_bits"] == 16 and st["model"] == "m1:models/m1-3m.safetensors"
+    assert (st["documents"], st["bytes"], st["tokens"]) == (3, 100000, 24198)
+    assert st["bytes_per_token"] == pytest.approx(4.1326)
+    assert st["bits_per_byte"] == pytest.approx(3.8717)
+    assert st["windows"] == 24198 and st["symbols_per_window"] == pytest.approx(4.1327)
+    assert st["fallback_windows"] == 350 and st["fallback_pct"] == pytest.approx(1.446)
+    assert st["greedy_symbols_per_window"] == pytest.approx(4.1486)
+    assert st["greedy_more_pct"] == pytest.approx(0.384)
+
+
+def test_parse_stats_without_windows_or_model():
+    st = MC.parse_stats(STATICAC_STATS)
+    assert st["method"] == "staticac" and st["window_bits"] is None
+    assert (st["token_bits"], st["vocabulary"], st["frequency_bits"]) == (8, 256, 14)
+    assert st["bytes_per_token"] == pytest.approx(1.5) and "windows" not in st
+    assert "fallback_windows" not in st
+    g = MC.parse_stats(GZIP_STATS)
+    assert g["frequency_bits"] is None and g["model"] is None and g["tokens"] == 300
+
+
+@pytest.mark.parametrize("broken", [
+    EQUALINFO_STATS.replace("bytes/token     4.1326\n", ""),                 # missing line
+    EQUALINFO_STATS.replace("tokens out      24198", "tokens out      many"),  # not a number
+    EQUALINFO_STATS.replace("(1.446%)", "(?)"),                              # bad termination
+    EQUALINFO_STATS.replace("N=16 (vocabulary 65536)", "N=16"),              # bad method line
+    "",
+])
+def test_parse_stats_rejects_malformed(broken):
+    with pytest.raises(ValueError):
+        MC.parse_stats(broken)
+
+
+def test_log_to_curve_and_rows(tmp_path):
+    p = tmp_path / "log.csv"
+    # rows out of order and a repeated step (the later row wins)
+    p.write_text(LOG_CSV + "100,819200,2.9,4.2,3.3e-04,3.40000,3.50000,216.0,3900.0\n")
+    rows = MC.read_log(p)
+    assert [r["step"] for r in rows] == [50, 100, 150, 200]
+    assert rows[0]["val_bpb_full"] is None and rows[0]["elapsed_s"] == pytest.approx(112.8)
+    assert rows[1]["val_bpb_full"] == pytest.approx(3.4)        # the repeated row
+    c = MC.learning_curve(rows)
+    assert c["train"] == ([409600, 819200, 1228800, 1638400],
+                          [pytest.approx(6.12928), pytest.approx(4.2), pytest.approx(3.86215),
+                           pytest.approx(3.78281)])
+    assert c["val_full"] == ([819200, 1638400], [pytest.approx(3.4), pytest.approx(3.1)])
+    assert c["val_window"][1] == [pytest.approx(3.5), pytest.approx(3.2)]
+    assert [r["step"] for r in MC.eval_rows(rows)] == [100, 200]
+    assert MC.row_at_step(rows, 200)["elapsed_s"] == pytest.approx(451.3)
+    assert MC.row_at_step(rows, 75) is None
+    assert MC.parse_log(LOG_CSV)[-1]["tokens_seen"] == 1638400
+
+
+def test_plot_writes_png(tmp_path):
+    out = tmp_path / "curve.png"
+    MC.plot_curve(MC.parse_log(LOG_CSV), out, "test", mark_step=100)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_sources_sha256(tmp_path):
+    md = tmp_path / "SOURCES.md"
+    h1, h2 = "a" * 64, "b" * 64
+    md.write_text("| file | what | compressed |\n|---|---|---|\n"
+                  f"| `other.jsonl.gz` | x | 1 / `{'c' * 64}` |\n"
+                  f"| `en_real_mix.jsonl.gz` | English | 22 / `{h1}` | 76 / `{h2}` |\n"
+                  "| `en_real_mix.jsonl.gz` is mentioned in prose too |\n")
+    assert MC.sources_sha256(md, "en_real_mix.jsonl.gz") == h1
+    assert MC.sources_sha256(md, "missing.jsonl.gz") is None
+    assert MC.sources_sha256(tmp_path / "nope.md", "en_real_mix.jsonl.gz") is None
+
+
+def test_val_subset_follows_split_and_budget(tmp_path):
+    corpus = tmp_path / "c.jsonl.gz"
+    texts = [f"document {i} " + "é" * 30 for i in range(160)]   # 2-byte chars: cut inside one
+    with gzip.open(corpus, "wt", encoding="utf-8") as f:
+        for i, t in enumerate(texts):
+            f.write(json.dumps({"text": t, "source": f"s{i // 100}"}) + "\n")
+    n0, n50 = len(texts[0].encode()), len(texts[50].encode())
+    budget = n0 + n50 + 16                                      # 13 ASCII + 1.5 "é"
+    sub = MC.write_val_subset(corpus, budget, tmp_path / "sub.jsonl")
+    got = [json.loads(l)["text"] for l in (tmp_path / "sub.jsonl").read_text().splitlines()]
+    assert got[:2] == [texts[0], texts[50]]                   # validation docs only, in order
+    assert texts[100].startswith(got[2]) and got[2] != texts[100]
+    assert sub["documents"] == 3 and sub["cut_last"] and sub["sources"] == ["s0", "s1"]
+    assert sub["bytes"] == sum(len(t.encode()) for t in got) and budget - 1 <= sub["bytes"] <= budget
