@@ -255,6 +255,15 @@ class EqualInfoSegmenter {
   explicit EqualInfoSegmenter(const M& model, std::size_t decode_batch = 64)
       : model_(&model), decode_batch_(decode_batch == 0 ? 1 : decode_batch) {}
 
+  // For ChunkedTokenizer.  N <= b: the zero padding of the last token (< N
+  // bits) can then never hold a whole window (docs/design.md §3.5).
+  static EqualInfoSegmenter from_settings(const M& model, unsigned token_bits, std::size_t decode_batch) {
+    if (token_bits > WindowBits)
+      throw std::invalid_argument("token bits (N = " + std::to_string(token_bits) + ") must not exceed window bits (b = " +
+                                  std::to_string(WindowBits) + "): the zero padding of the last token could then hide whole windows");
+    return EqualInfoSegmenter(model, decode_batch);
+  }
+
   // Appends the windows of one document (its bytes, then EOS) to `out`.
   void encode_document(std::string_view document, BitVector& out, WindowStats* stats = nullptr) const {
     auto ctx = model_->new_context();

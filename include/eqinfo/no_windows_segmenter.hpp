@@ -31,6 +31,11 @@ class NoWindowsSegmenter {
   NoWindowsSegmenter(const M& model, std::size_t alignment_bits)
       : model_(&model), alignment_(alignment_bits == 0 ? 1 : alignment_bits) {}
 
+  // For ChunkedTokenizer: documents are aligned to tokens.
+  static NoWindowsSegmenter from_settings(const M& model, unsigned token_bits, std::size_t /*decode_batch*/) {
+    return NoWindowsSegmenter(model, token_bits);
+  }
+
   void encode_document(std::string_view document, BitVector& out, WindowStats* stats = nullptr) const {
     auto ctx = model_->new_context();
     model_->reset(ctx);

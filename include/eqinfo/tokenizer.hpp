@@ -53,8 +53,38 @@ DecodeResult decode_tokens(const Segmenter& segmenter, std::span<const Token> to
 
 }  // namespace detail
 
+// A segmenter plus N-bit chunking, N chosen at run time; owns its model.
+// Segmenter::from_settings(model, token_bits, decode_batch) builds the
+// segmenter for each call (cheap: it only points at the model).
+template <class Segmenter, Model M>
+class ChunkedTokenizer {
+ public:
+  ChunkedTokenizer(M model, unsigned token_bits, std::size_t decode_batch = 64)
+      : model_(std::move(model)), token_bits_(token_bits), decode_batch_(decode_batch) {
+    check_token_bits(token_bits);
+    (void)segmenter();  // reject settings the segmenter cannot serve, now rather than at first use
+  }
+
+  std::vector<Token> encode(std::string_view document, WindowStats* stats = nullptr) const {
+    return encode_documents(std::span<const std::string_view>(&document, 1), stats);
+  }
+  std::vector<Token> encode_documents(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
+    return detail::encode_documents(segmenter(), documents, token_bits_, stats);
+  }
+  DecodeResult decode(std::span<const Token> tokens) const { return detail::decode_tokens(segmenter(), tokens, token_bits_); }
+  [[nodiscard]] const M& model() const noexcept { return model_; }
+  [[nodiscard]] unsigned token_bits() const noexcept { return token_bits_; }
+
+ private:
+  [[nodiscard]] Segmenter segmenter() const { return Segmenter::from_settings(model_, token_bits_, decode_batch_); }
+
+  M model_;
+  unsigned token_bits_;
+  std::size_t decode_batch_;
+};
+
 template <Model M, unsigned WindowBits, unsigned TokenBits = 16>
-class EqualInfoTokenizer {
+class EqualInfoTokenizer : public ChunkedTokenizer<EqualInfoSegmenter<M, WindowBits>, M> {
   static_assert(TokenBits >= 1 && TokenBits <= 16, "TokenBits must be in [1, 16]");
   // Padding is < N bits; with N <= b it can never hold a whole window, so the
   // window count is floor(bits / b) without ambiguity.
@@ -66,47 +96,18 @@ class EqualInfoTokenizer {
   using Segmenter = EqualInfoSegmenter<M, WindowBits>;
 
   explicit EqualInfoTokenizer(M model, std::size_t decode_batch = 64)
-      : model_(std::move(model)), decode_batch_(decode_batch) {}
-
-  std::vector<Token> encode(std::string_view document, WindowStats* stats = nullptr) const {
-    return encode_documents(std::span<const std::string_view>(&document, 1), stats);
-  }
-  std::vector<Token> encode_documents(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
-    return detail::encode_documents(Segmenter(model_, decode_batch_), documents, TokenBits, stats);
-  }
-  DecodeResult decode(std::span<const Token> tokens) const {
-    return detail::decode_tokens(Segmenter(model_, decode_batch_), tokens, TokenBits);
-  }
-  [[nodiscard]] const M& model() const noexcept { return model_; }
-
- private:
-  M model_;
-  std::size_t decode_batch_;
+      : ChunkedTokenizer<Segmenter, M>(std::move(model), TokenBits, decode_batch) {}
 };
 
 template <Model M, unsigned TokenBits = 16>
-class ArithmeticTokenizer {
+class ArithmeticTokenizer : public ChunkedTokenizer<NoWindowsSegmenter<M>, M> {
   static_assert(TokenBits >= 1 && TokenBits <= 16, "TokenBits must be in [1, 16]");
 
  public:
   static constexpr unsigned kTokenBits = TokenBits;
   using Segmenter = NoWindowsSegmenter<M>;
 
-  explicit ArithmeticTokenizer(M model) : model_(std::move(model)) {}
-
-  std::vector<Token> encode(std::string_view document, WindowStats* stats = nullptr) const {
-    return encode_documents(std::span<const std::string_view>(&document, 1), stats);
-  }
-  std::vector<Token> encode_documents(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
-    return detail::encode_documents(Segmenter(model_, TokenBits), documents, TokenBits, stats);
-  }
-  DecodeResult decode(std::span<const Token> tokens) const {
-    return detail::decode_tokens(Segmenter(model_, TokenBits), tokens, TokenBits);
-  }
-  [[nodiscard]] const M& model() const noexcept { return model_; }
-
- private:
-  M model_;
+  explicit ArithmeticTokenizer(M model) : ChunkedTokenizer<Segmenter, M>(std::move(model), TokenBits) {}
 };
 
 // The paper's StaticAC: plain AC driven by an order-0 byte model.

@@ -133,31 +133,6 @@ class AnyTokenizerOf final : public AnyTokenizer {
   TokenFileHeader header_;
 };
 
-// Coder-level tokenizers with N chosen at run time (the compile-time classes
-// in tokenizer.hpp fix N; the segmenters do not depend on it).
-template <class Segmenter, class M>
-class RuntimeTokenBits {
- public:
-  RuntimeTokenBits(M model, unsigned token_bits, std::size_t decode_batch)
-      : model_(std::move(model)), token_bits_(token_bits), decode_batch_(decode_batch) {}
-  std::vector<Token> encode_documents(std::span<const std::string_view> documents, WindowStats* stats) const {
-    return detail::encode_documents(segmenter(), documents, token_bits_, stats);
-  }
-  DecodeResult decode(std::span<const Token> tokens) const { return detail::decode_tokens(segmenter(), tokens, token_bits_); }
-
- private:
-  Segmenter segmenter() const {
-    if constexpr (std::is_constructible_v<Segmenter, const M&, std::size_t> &&
-                  requires { Segmenter::kWindowBits; })
-      return Segmenter(model_, decode_batch_);
-    else
-      return Segmenter(model_, token_bits_);
-  }
-  M model_;
-  unsigned token_bits_;
-  std::size_t decode_batch_;
-};
-
 template <class F, std::size_t... I>
 auto dispatch_index(std::size_t index, F&& f, std::index_sequence<I...>) {
   using R = decltype(f(std::integral_constant<std::size_t, 0>{}));
@@ -181,8 +156,8 @@ std::unique_ptr<AnyTokenizer> make_model_tokenizer(const TokenizerSpec& spec, To
     using M = std::remove_cvref_t<decltype(model)>;
     header.fingerprint = model.fingerprint();
     if (spec.method != Method::kEqualInfo)
-      return std::make_unique<AnyTokenizerOf<RuntimeTokenBits<NoWindowsSegmenter<M>, M>>>(
-          RuntimeTokenBits<NoWindowsSegmenter<M>, M>(std::move(model), spec.token_bits, spec.decode_batch), header);
+      return std::make_unique<AnyTokenizerOf<ChunkedTokenizer<NoWindowsSegmenter<M>, M>>>(
+          ChunkedTokenizer<NoWindowsSegmenter<M>, M>(std::move(model), spec.token_bits, spec.decode_batch), header);
     const std::size_t b_index = index_of(kSupportedWindowBits, spec.window_bits, "window bits (b)");
     return dispatch_index(b_index, [&](auto i) -> std::unique_ptr<AnyTokenizer> {
       constexpr unsigned B = kSupportedWindowBits[decltype(i)::value];
@@ -191,10 +166,7 @@ std::unique_ptr<AnyTokenizer> make_model_tokenizer(const TokenizerSpec& spec, To
                                     "-bit precision: a symbol of probability 2^-P needs P bits, so Equal-Info needs "
                                     "frequency bits (P) <= window bits (b); lower P or raise b");
       } else {
-        if (spec.token_bits > B)
-          throw std::invalid_argument("token bits (N = " + std::to_string(spec.token_bits) + ") must not exceed window bits (b = " +
-                                      std::to_string(B) + "): the zero padding of the last token could then hide whole windows");
-        using Impl = RuntimeTokenBits<EqualInfoSegmenter<M, B>, M>;
+        using Impl = ChunkedTokenizer<EqualInfoSegmenter<M, B>, M>;
         return std::make_unique<AnyTokenizerOf<Impl>>(Impl(model, spec.token_bits, spec.decode_batch), header);
       }
     }, std::make_index_sequence<kSupportedWindowBits.size()>{});
