@@ -132,3 +132,38 @@ def test_val_subset_follows_split_and_budget(tmp_path):
     assert texts[100].startswith(got[2]) and got[2] != texts[100]
     assert sub["documents"] == 3 and sub["cut_last"] and sub["sources"] == ["s0", "s1"]
     assert sub["bytes"] == sum(len(t.encode()) for t in got) and budget - 1 <= sub["bytes"] <= budget
+
+
+def test_build_card_smoke(tmp_path):
+    from eqinfo.m1.config import get_preset
+    model = tmp_path / "m1-tiny.safetensors"
+    model.write_bytes(b"x" * 10)
+    ev = {"symbols": 1000, "frequency_bits": 16, "definition": "d",
+          "full": {"float_bpb": 2.5, "integer_bpb": 2.51, "relative_gap": 0.004},
+          "window": {"float_bpb": 2.7, "integer_bpb": 2.7027, "relative_gap": 0.001}}
+    meta = {"format": "eqinfo-m1", "version": 1, "content_hash": "ab" * 32, "frequency_bits": 16,
+            "architecture": get_preset("tiny").to_dict(), "eval": ev,
+            "training": {"step": 100, "tokens_seen": 819200, "source": "log.csv"}}
+    eq = {**MC.parse_stats(EQUALINFO_STATS), "seconds": 1.0, "command": "c", "subset": "subset"}
+    ac = {**MC.parse_stats(EQUALINFO_STATS.replace("equalinfo  b=16", "ac")
+                           .replace("bits/byte       3.8717", "bits/byte       3.6")),
+          "seconds": 1.0, "command": "c", "subset": "prefix"}
+    sub = {"documents": 3, "bytes": 100000, "cut_last": True, "sources": ["sotu"],
+           "longest_document": 5000}
+    card = MC.build_card(
+        model_path=model, meta=meta, rows=MC.parse_log(LOG_CSV), log_source="log.csv",
+        data={"file": "c.jsonl.gz", "sha256": "0" * 64, "split": "rule"},
+        hardware={"cpu": "CPU", "cores": 2, "threads": 1, "torch": "2"},
+        run_args={"steps": 1000, "batch": 32, "seq_len": 256, "eval_bytes": 200000},
+        plot_rel="curve.png", encode={"subset": sub, "prefix": sub, "runs": [eq, ac]},
+        encode_note=None)
+    assert "**4.133**" in card and "| 5.31 |" in card and "10.98" in card     # ours and paper's
+    assert "+0.400%" in card and "Interim model" in card and "![learning curve](curve.png)" in card
+    assert "350 windows (1.446%)" in card and "0.384% more" in card
+    assert "| 200 | 1,638,400 |" in card and "100 ← exported" in card
+    assert "up to 5,000 bytes" in card                                        # the AC note
+    skipped = MC.build_card(
+        model_path=model, meta=meta, rows=[], log_source="-", data={"file": "f", "sha256": "s",
+        "split": "r"}, hardware={"cpu": "c", "cores": 1, "threads": 1, "torch": "2"},
+        run_args=None, plot_rel=None, encode=None, encode_note="no binary")
+    assert "_Skipped: no binary_" in skipped

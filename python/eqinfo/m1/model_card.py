@@ -187,11 +187,11 @@ def write_val_subset(data_path: Path, n_bytes: int, out_path: Path) -> dict:
     """The first n_bytes UTF-8 bytes of the validation documents (data.is_validation: line i is
     validation iff i % 50 == 0), in file order, as JSONL (field "text"); the last document is cut to
     the budget (at a character boundary, so possibly a few bytes short).
-    -> {"documents", "bytes", "cut_last", "sources"}."""
+    -> {"documents", "bytes", "cut_last", "sources", "longest_document" (bytes)}."""
     import gzip
 
     from ..data import is_validation
-    total, docs, cut, sources = 0, 0, False, []
+    total, docs, cut, sources, longest = 0, 0, False, [], 0
     with gzip.open(data_path, "rt", encoding="utf-8") as fin, \
             open(out_path, "w", encoding="utf-8") as f:
         for i, line in enumerate(fin):
@@ -212,11 +212,13 @@ def write_val_subset(data_path: Path, n_bytes: int, out_path: Path) -> dict:
             f.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
             total += len(b)
             docs += 1
+            longest = max(longest, len(b))
             if doc.get("source", "?") not in sources:
                 sources.append(doc.get("source", "?"))
             if cut:
                 break
-    return {"documents": docs, "bytes": total, "cut_last": cut, "sources": sources}
+    return {"documents": docs, "bytes": total, "cut_last": cut, "sources": sources,
+            "longest_document": longest}
 
 
 def run_encode(binary: Path, jsonl: Path, method: str, token_bits: int, model_spec: str,
@@ -451,6 +453,26 @@ def build_card(*, model_path: Path, meta: dict, rows: list[dict], log_source: st
               f"{st['fallback_windows']:,} windows ({st['fallback_pct']:.3f}%) closed below the "
               f"greedy maximum; the greedy segmentation would hold {st['greedy_symbols_per_window']:.4f} "
               f"symbols/window, {st['greedy_more_pct']:.3f}% more (docs/design.md).")
+            a("")
+        full_int = (ev.get("full") or {}).get("integer_bpb")
+        win_int = (ev.get("window") or {}).get("integer_bpb")
+        ac = [st for st in encode["runs"] if st["method"] == "ac"]
+        seq_len = (run_args or {}).get("seq_len")
+        if ac and full_int is not None and ac[0]["bits_per_byte"] > full_int + 0.05:
+            a(f"AC with M1 codes at {ac[0]['bits_per_byte']:.3f} bits/byte here, worse than M1's "
+              f"{full_int:.3f} bits/byte at full context in 256-byte chunks (above): without windows "
+              f"the coder's context is the whole document (up to {pre['longest_document']:,} bytes "
+              "in this prefix), far beyond the "
+              f"{seq_len or '?'}-byte training sequences, and M1 gets worse at lengths it was not "
+              f"trained on (relative positions beyond {meta['architecture'].get('rel_max_distance')} "
+              "all share one bucket).")
+            a("")
+        if eq and win_int is not None:
+            spw = eq[0]["symbols_per_window"]
+            a(f"EqualInfoAC's {eq[0]['bits_per_byte']:.3f} bits/byte vs M1's {win_int:.3f} with "
+              f"resets every 16 symbols: a 16-bit window holds only {spw:.1f} symbols here, so M1 "
+              f"predicts each from the few bytes before it in its window ({(spw - 1) / 2:.1f} on "
+              "average), and the bits a window cannot fill with a whole symbol are padding.")
             a("")
         a("bits/byte here is the size of the token stream (N · tokens / bytes), so it includes each "
           "window's padding to b bits. Paper numbers: ../shared/PAPER.md (C4 validation, M1 at "
