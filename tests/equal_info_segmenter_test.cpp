@@ -13,6 +13,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <tuple>
+
 #include <algorithm>
 #include <cstdint>
 #include <random>
@@ -296,11 +298,13 @@ void check_windows(const M& model, const std::vector<Symbol>& symbols, Maximalit
 
 }  // namespace
 
-TEMPLATE_TEST_CASE("Equal-Info segmenter round trips and window properties", "[equal_info]",
-                   (Config<16, 9>), (Config<16, 12>), (Config<16, 14>), (Config<16, 16>), (Config<24, 12>),
-                   (Config<24, 16>), (Config<32, 14>), (Config<32, 16>), (Config<64, 9>), (Config<64, 14>),
-                   (Config<128, 12>), (Config<128, 16>), (Config<16, 12, 20>), (Config<24, 14, 40>),
-                   (Config<32, 12, 16>), (Config<64, 16, 47>)) {
+// Window sizes x precisions (x coder state bits) every generic test below runs over.
+using WindowConfigs =
+    std::tuple<Config<16, 9>, Config<16, 12>, Config<16, 14>, Config<16, 16>, Config<24, 12>, Config<24, 16>, Config<32, 14>,
+               Config<32, 16>, Config<64, 9>, Config<64, 14>, Config<128, 12>, Config<128, 16>, Config<16, 12, 20>,
+               Config<24, 14, 40>, Config<32, 12, 16>, Config<64, 16, 47>>;
+
+TEMPLATE_LIST_TEST_CASE("Equal-Info segmenter round trips and window properties", "[equal_info]", WindowConfigs) {
   constexpr unsigned B = TestType::kWindowBits;
   constexpr unsigned P = TestType::kFrequencyBits;
   constexpr unsigned Q = TestType::kStateBits;
@@ -344,11 +348,7 @@ TEMPLATE_TEST_CASE("Equal-Info segmenter round trips and window properties", "[e
   }
 }
 
-TEMPLATE_TEST_CASE("Equal-Info window encoder: exact codewords, greedy K, maximal k", "[equal_info]",
-                   (Config<16, 9>), (Config<16, 12>), (Config<16, 14>), (Config<16, 16>), (Config<24, 12>),
-                   (Config<24, 16>), (Config<32, 14>), (Config<32, 16>), (Config<64, 9>), (Config<64, 14>),
-                   (Config<128, 12>), (Config<128, 16>), (Config<16, 12, 20>), (Config<24, 14, 40>),
-                   (Config<32, 12, 16>), (Config<64, 16, 47>)) {
+TEMPLATE_LIST_TEST_CASE("Equal-Info window encoder: exact codewords, greedy K, maximal k", "[equal_info]", WindowConfigs) {
   constexpr unsigned B = TestType::kWindowBits;
   constexpr unsigned P = TestType::kFrequencyBits;
   constexpr unsigned Q = TestType::kStateBits;

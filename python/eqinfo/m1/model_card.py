@@ -23,12 +23,13 @@ import datetime
 import io
 import json
 import os
-import platform
 import re
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from ..sysinfo import cpu_model
 
 # The paper's numbers (../shared/PAPER.md): bytes/token at v=256 (N=8) and v=65k (N=16), C4.
 PAPER_BYTES_PER_TOKEN = {
@@ -163,16 +164,6 @@ def sources_sha256(sources_md: Path, file_name: str) -> str | None:
             if m:
                 return m.group(1)
     return None
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def fmt_duration(seconds: float) -> str:

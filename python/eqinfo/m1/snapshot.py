@@ -21,22 +21,13 @@ import argparse
 import csv
 import datetime
 import os
-import platform
 from pathlib import Path
 
 import torch
 
+from ..sysinfo import cpu_model
+
 FORMAT, VERSION = "eqinfo-m1-train-snapshot", 1
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def trim_log(text: str, step: int) -> str:
@@ -67,7 +58,7 @@ def make_snapshot(ckpt: dict, log_text: str | None, source: str = "") -> dict:
         "log_csv": trim_log(log_text, step) if log_text else "",
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "source": source,
-        "hardware": {"cpu": _cpu(), "cores": os.cpu_count(), "threads": a.get("threads")},
+        "hardware": {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": a.get("threads")},
     }
 
 
