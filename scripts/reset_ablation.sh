@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Issue 3's question: does training M1 with short, window-start contexts mixed in (train.py
+# --reset-frac) improve Equal-Info compression? Trains the cheaper m1-small preset from scratch
+# once per reset fraction (same seed, data order and steps), exports each to integer
+# safetensors, and measures Equal-Info b16 bytes/token on held-out text with the C++ encoder.
+#   scripts/reset_ablation.sh [STEPS] [FRACS...]     e.g. scripts/reset_ablation.sh 1200 0 0.5 1
+# Results: runs/reset-ablation/<frac>/{log.csv,encode_stats.txt}; summary printed at the end.
+# The final checkpoint is exported (not the best-window one) so every fraction gets the same
+# number of steps. Resumable: a finished run is not retrained, a finished export not redone.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STEPS=${1:-1200}
+shift || true
+FRACS=(0 0.5 1)
+[ $# -gt 0 ] && FRACS=("$@")
+OUT=runs/reset-ablation
+BIN=${EQINFO_BIN_DIR:-build/bin}
+export PYTHONPATH=python OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
+mkdir -p "$OUT"
+# Held-out text for the encoder: the first 60 kB of the validation split (docs/data.md).
+if [ ! -f "$OUT/val_sample.txt" ]; then
+  python3 - "$OUT/val_sample.txt" <<'PY'
+import sys
+from eqinfo.data import iter_documents
+buf = bytearray()
+for text in iter_documents(split="val"):
+    buf += text.encode("utf-8") + b"\n"
+    if len(buf) >= 60_000:
+        break
+open(sys.argv[1], "wb").write(bytes(buf[:60_000]))
+PY
+fi
+for f in "${FRACS[@]}"; do
+  run="$OUT/rf$f"
+  if ! grep -q "^$STEPS," "$run/log.csv" 2>/dev/null; then
+    python3 -m eqinfo.m1.train --preset m1-small --out "$run" --threads 1 --steps "$STEPS" \
+      --warmup 100 --eval-every 400 --ckpt-every 200 --eval-window 5 --reset-frac "$f"
+  fi
+  if [ ! -f "$run/m1.safetensors" ]; then
+    python3 -m eqinfo.m1.export --ckpt "$run/ckpt.pt" --out "$run/m1.safetensors"
+  fi
+  "$BIN/eqinfo-encode" --method equalinfo --window-bits 16 --token-bits 16 \
+    --model "m1:$run/m1.safetensors" --stats "$OUT/val_sample.txt" "$run/sample.tok" \
+    > "$run/encode_stats.txt" 2>&1
+done
+echo "reset_frac  val_bpb_full  val_bpb_window5  equalinfo_b16_stats"
+for f in "${FRACS[@]}"; do
+  run="$OUT/rf$f"
+  last=$(grep -E '^[0-9]+,[0-9]+,[^,]*,[^,]*,[^,]*,[0-9.]+,' "$run/log.csv" | tail -1)
+  echo "$f  $(echo "$last" | cut -d, -f6)  $(echo "$last" | cut -d, -f7)  $(grep -E 'bytes/token|bits/byte' "$run/encode_stats.txt" | tr '\n' ' ')"
+done
