@@ -10,8 +10,11 @@
 //                    accumulated.  Counter GMAC/s.
 //   M1/clock         a chain of dependent integer adds (1 cycle each): the
 //                    core's clock while it runs, so MACs/cycle = peak / GHz.
-//   M1/matmul/...    m1::matmul_rows on the M1 shapes, R rows.
-//   M1/encode/...    Equal-Info encode (b = 16, N = 16) of 4 KiB of text.
+//   M1/matmul/...    m1::packed_gemm ("simd") and m1::matmul_reference
+//                    ("scalar") on the M1 shapes, R rows.
+//   M1/encode/...    Equal-Info encode (b = 16, N = 16) of 4 KiB of text,
+//                    with the encoder's look-ahead (predict_each) or one
+//                    model call per offered symbol ("sequential").
 //   M1/decode/...    its decode, windows in batches of B.
 //   M1/rows/...      predict_batch on B contexts with one pending symbol each
 //                    (at position kPrefix), or one context with 16 pending.
@@ -52,6 +55,7 @@
 
 #include "bench_text.hpp"
 #include "eqinfo/m1/dot_kernels.hpp"
+#include "eqinfo/m1/packed_gemm.hpp"
 #include "eqinfo/tokenizer.hpp"
 #include "eqinfo/transformer_model.hpp"
 
@@ -224,18 +228,24 @@ void BM_Clock(benchmark::State& state) {
 }
 
 // ---------------------------------------------------------------------------
-// m1::matmul_rows on the M1 shapes.
+// The matrix kernels on the M1 shapes: m1::packed_gemm (simd) and
+// m1::matmul_reference (scalar).
 
 const char* kind_name(m1::KernelKind k) { return k == m1::KernelKind::kSimd ? "simd" : "scalar"; }
 
 void BM_Matmul(benchmark::State& state, std::size_t rows, std::size_t in, std::size_t out, m1::KernelKind kind) {
   bench::Rng rng(rows * 1000003 + in * 1009 + out);
-  std::vector<std::int16_t> x(rows * in), w(out * in);
+  std::vector<std::int16_t> x(rows * in);
+  std::vector<std::int8_t> w(out * in);
   for (auto& v : x) v = static_cast<std::int16_t>(static_cast<int>(rng.below(2 * 4095 + 1)) - 4095);  // activation range
-  for (auto& v : w) v = static_cast<std::int16_t>(static_cast<int>(rng.below(255)) - 127);           // widened int8
+  for (auto& v : w) v = static_cast<std::int8_t>(static_cast<int>(rng.below(255)) - 127);            // int8 weights
+  const m1::PackedWeights packed(w.data(), out, in);
   std::vector<std::int32_t> acc(rows * out);
   for (auto _ : state) {
-    m1::matmul_rows(x.data(), rows, in, w.data(), out, acc.data(), kind);
+    if (kind == m1::KernelKind::kSimd)
+      m1::packed_gemm(packed, x.data(), rows, acc.data(), out);
+    else
+      m1::matmul_reference(x.data(), rows, in, w.data(), out, acc.data(), out);
     benchmark::DoNotOptimize(acc.data());
     benchmark::ClobberMemory();
   }
@@ -289,34 +299,46 @@ std::size_t layer_macs(const m1::TransformerConfig& c) {
 }
 std::size_t out_macs(const m1::TransformerConfig& c) { return c.vocab_size * c.d_model; }
 
-// The MACs of running a context's pending symbols (see the header comment).
-void count_pending(const Tm& m, const Tm::Context& c, MacCount& n) {
+// The MACs of running a context's pending symbols (see the header comment);
+// every_table: predict_each, which computes a table for every pending row.
+void count_pending(const Tm& m, const Tm::Context& c, MacCount& n, bool every_table = false) {
   if (c.pending.empty()) return;
   const auto& cfg = m.config();
   const double p = static_cast<double>(c.pending.size());
   n.rows += p;
-  n.matrix += p * static_cast<double>(layer_macs(cfg)) + static_cast<double>(out_macs(cfg));
+  n.matrix += p * static_cast<double>(layer_macs(cfg)) + (every_table ? p : 1.0) * static_cast<double>(out_macs(cfg));
   // positions length .. length + p - 1 attend over pos + 1 cached positions, d MACs each for q.k and for a.v
   for (std::size_t pos = c.length; pos < c.length + c.pending.size(); ++pos)
     n.attention += static_cast<double>(cfg.n_layers * 2 * cfg.d_model * (pos + 1));
 }
 
-// The transformer, counting the MACs of what it runs (used once, untimed, to
-// get the MACs of an encode or decode; the timed runs use Tm itself).
-class CountingModel {
+// The transformer behind the Model interface, optionally counting the MACs
+// of what it runs (n != nullptr: used once, untimed, to get the MACs of an
+// encode or decode).  Lookahead = false hides predict_each, so the
+// Equal-Info encoder falls back to one model call per offered symbol: the
+// "sequential" encode, and the count of the MACs an encode needs at least.
+template <bool Lookahead>
+class WrappedModel {
  public:
   static constexpr unsigned kFrequencyBits = Tm::kFrequencyBits;
   using Context = Tm::Context;
-  CountingModel(const Tm& m, MacCount& n) : m_(&m), n_(&n) {}
+  explicit WrappedModel(const Tm& m, MacCount* n = nullptr) : m_(&m), n_(n) {}
   [[nodiscard]] Context new_context() const { return m_->new_context(); }
   void reset(Context& c) const { m_->reset(c); }
   void advance(Context& c, Symbol s) const { m_->advance(c, s); }
   const Tm::Table& predict(Context& c) const {
-    count_pending(*m_, c, *n_);
+    if (n_) count_pending(*m_, c, *n_);
     return m_->predict(c);
   }
+  std::span<const Tm::Table> predict_each(Context& c) const
+    requires Lookahead
+  {
+    if (n_) count_pending(*m_, c, *n_, true);
+    return m_->predict_each(c);
+  }
   void predict_batch(std::span<Context* const> batch) const {
-    for (const Context* c : batch) count_pending(*m_, *c, *n_);
+    if (n_)
+      for (const Context* c : batch) count_pending(*m_, *c, *n_);
     m_->predict_batch(batch);
   }
   [[nodiscard]] std::uint64_t fingerprint() const { return m_->fingerprint(); }
@@ -325,7 +347,8 @@ class CountingModel {
   const Tm* m_;
   MacCount* n_;
 };
-static_assert(BatchModel<CountingModel>);
+static_assert(LookaheadModel<WrappedModel<true>> && BatchModel<WrappedModel<true>>);
+static_assert(!LookaheadModel<WrappedModel<false>> && BatchModel<WrappedModel<false>>);
 
 template <class M>
 using Tokenizer = EqualInfoTokenizer<M, kWindowBits, kTokenBits>;
@@ -342,25 +365,36 @@ void set_model_counters(benchmark::State& state, const MacCount& per_iteration) 
   state.counters["attn_frac"] = per_iteration.attention / per_iteration.matrix;
 }
 
-void BM_Encode(benchmark::State& state, std::size_t threads, m1::KernelKind kind) {
+// Encode; lookahead = false: one model call per offered symbol.  GMAC/s and
+// of_peak count the MACs run (with lookahead, including the rows computed
+// past a window's end); needed_of_peak counts only the MACs of the
+// one-call-per-symbol encoder — the work the tokens need — over the same time.
+void BM_Encode(benchmark::State& state, std::size_t threads, m1::KernelKind kind, bool lookahead) {
   const auto m = model_or_skip(state, threads, kind);
   if (!m) return;
-  MacCount n;
+  MacCount run, needed;
   WindowStats stats;
-  Tokenizer<CountingModel>(CountingModel(*m, n)).encode(text(), &stats);
+  Tokenizer<WrappedModel<false>>(WrappedModel<false>(*m, &needed)).encode(text(), &stats);
+  if (lookahead)
+    Tokenizer<WrappedModel<true>>(WrappedModel<true>(*m, &run)).encode(text());
+  else
+    run = needed;
   const Tokenizer<Tm> tok(*m);
+  const Tokenizer<WrappedModel<false>> sequential{WrappedModel<false>(*m)};
   std::vector<Token> tokens;
   const CoresUsed cores;
   for (auto _ : state) {
-    tokens = tok.encode(text());
+    tokens = lookahead ? tok.encode(text()) : sequential.encode(text());
     benchmark::DoNotOptimize(tokens.data());
   }
   cores.report(state);
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text().size()));
-  set_model_counters(state, n);
+  set_model_counters(state, run);
+  state.counters["needed_of_peak"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * needed.matrix / 1e9 / peak_gmacs(), benchmark::Counter::kIsRate);
   state.counters["bytes_per_token"] = static_cast<double>(text().size()) / static_cast<double>(tokens.size());
   state.counters["symbols_per_window"] = static_cast<double>(stats.symbols) / static_cast<double>(stats.windows);
-  state.counters["rows_per_byte"] = n.rows / static_cast<double>(text().size());
+  state.counters["rows_per_byte"] = run.rows / static_cast<double>(text().size());
 }
 
 const std::vector<Token>& encoded_text() {
@@ -381,7 +415,7 @@ void BM_Decode(benchmark::State& state, std::size_t threads, std::size_t batch, 
     }
   }
   MacCount n;
-  Tokenizer<CountingModel>(CountingModel(*m, n), batch).decode(tokens);
+  Tokenizer<WrappedModel<false>>(WrappedModel<false>(*m, &n), batch).decode(tokens);
   const CoresUsed cores;
   for (auto _ : state) {
     DecodeResult r = tok.decode(tokens);
@@ -468,10 +502,10 @@ int register_all() {
   struct Shape {
     std::size_t in, out;
   };
-  const Shape shapes[] = {{256, 256}, {256, 1024}, {1024, 256}};
+  const Shape shapes[] = {{256, 256}, {256, 768}, {256, 1024}, {1024, 256}, {256, 257}};
   for (auto kind : kinds)
     for (auto s : shapes)
-      for (std::size_t rows : {1, 16, 64, 256})
+      for (std::size_t rows : {1, 4, 16, 64})
         timed(RegisterBenchmark((name("M1/matmul/") + kind_name(kind) + "/" + std::to_string(s.in) + "x" +
                                  std::to_string(s.out) + "/R:" + std::to_string(rows))
                                     .c_str(),
@@ -494,10 +528,13 @@ int register_all() {
 
   for (auto kind : kinds)
     for (std::size_t threads : {1, 2})
-      timed(RegisterBenchmark((name("M1/encode/") + kind_name(kind) + "/threads:" + std::to_string(threads)).c_str(), BM_Encode,
-                              threads, kind),
-            threads, kMinTime)
-          ->Unit(benchmark::kMillisecond);
+      for (bool lookahead : {true, false})
+        timed(RegisterBenchmark((name("M1/encode/") + kind_name(kind) + (lookahead ? "/lookahead" : "/sequential") + "/threads:" +
+                                 std::to_string(threads))
+                                    .c_str(),
+                                BM_Encode, threads, kind, lookahead),
+              threads, kMinTime)
+            ->Unit(benchmark::kMillisecond);
 
   for (std::size_t threads : {1, 2})
     for (std::size_t batch : {1, 8, 64, 256})

@@ -1,10 +1,12 @@
 // TransformerModel (the integer M1 kernel): load-time validation and
 // self-test, and the determinism matrix — the same frequency tables and
 // tokens for scalar vs SIMD, incremental (decode path) vs teacher-forced
-// (encode path), batch 1 vs 64, and 1 vs 2 threads.  The -O0 vs
+// (predict_each, the encoder's look-ahead), batch 1 vs 64, and 1 vs 2
+// threads.  The -O0 vs
 // -O3 -march=native leg is m1_build_determinism_test (tests/CMakeLists.txt).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -12,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include <eqinfo/equal_info_segmenter.hpp>
 #include <eqinfo/tokenizer.hpp>
 #include <eqinfo/transformer_model.hpp>
 
@@ -109,6 +112,72 @@ TEST_CASE("M1 tables: scalar == SIMD and incremental == teacher-forced", "[m1]")
     for (std::size_t i = half; i < text.size(); ++i) m.advance(ctx, static_cast<unsigned char>(text[i]));
     REQUIRE(m.predict(ctx) == simd.back());
   }
+}
+
+TEST_CASE("M1 predict_each: the table after every queued symbol == one at a time", "[m1]") {
+  for (const auto& kernel : {KernelKind::kSimd, KernelKind::kScalar})
+    for (const auto& text : random_contexts(6, 30, 9)) {
+      const Model& m = model(kernel);
+      const auto want = incremental_tables(m, text);
+      auto ctx = m.new_context();
+      m.reset(ctx);
+      // [EOS] + the first part in one call, then the rest in chunks of 1..4.
+      const std::size_t first = text.size() / 3;
+      for (std::size_t i = 0; i < first; ++i) m.advance(ctx, static_cast<unsigned char>(text[i]));
+      std::vector<Model::Table> got;
+      const auto collect = [&] {
+        const auto tables = m.predict_each(ctx);
+        got.insert(got.end(), tables.begin(), tables.end());
+        REQUIRE(m.predict(ctx) == got.back());  // predict's table is the last one
+      };
+      collect();
+      for (std::size_t i = first, chunk = 1; i < text.size(); i += chunk, chunk = chunk % 4 + 1) {
+        for (std::size_t j = i; j < std::min(text.size(), i + chunk); ++j) m.advance(ctx, static_cast<unsigned char>(text[j]));
+        collect();
+      }
+      REQUIRE(got == want);
+    }
+}
+
+// The model without predict_each: the Equal-Info encoder then makes one call
+// per offered symbol, the behaviour the look-ahead must reproduce.
+class OneAtATime {
+ public:
+  static constexpr unsigned kFrequencyBits = Model::kFrequencyBits;
+  using Context = Model::Context;
+  explicit OneAtATime(const Model& m) : m_(&m) {}
+  [[nodiscard]] Context new_context() const { return m_->new_context(); }
+  void reset(Context& c) const { m_->reset(c); }
+  void advance(Context& c, eqinfo::Symbol s) const { m_->advance(c, s); }
+  const Model::Table& predict(Context& c) const { return m_->predict(c); }
+  [[nodiscard]] std::uint64_t fingerprint() const { return m_->fingerprint(); }
+
+ private:
+  const Model* m_;
+};
+static_assert(eqinfo::Model<OneAtATime> && !eqinfo::LookaheadModel<OneAtATime>);
+
+TEST_CASE("Equal-Info encode with look-ahead == one call per symbol, for b = 16..128 and model resets every 1 or 3 windows", "[m1]") {
+  auto docs = random_contexts(12, 300, 13);
+  docs.push_back("");
+  docs.push_back(std::string(700, 'a'));  // long, very predictable windows
+  std::vector<std::string_view> views(docs.begin(), docs.end());
+  const auto same = [&]<unsigned B, unsigned K>() {
+    eqinfo::WindowStats fast_stats, slow_stats;
+    for (auto d : views) {
+      eqinfo::BitVector fast, slow;
+      eqinfo::EqualInfoSegmenter<Model, B, K>(model()).encode_document(d, fast, &fast_stats);
+      const OneAtATime sequential(model());
+      eqinfo::EqualInfoSegmenter<OneAtATime, B, K>(sequential).encode_document(d, slow, &slow_stats);
+      REQUIRE(fast == slow);
+    }
+    REQUIRE(fast_stats.windows == slow_stats.windows);
+    REQUIRE(fast_stats.fallback_windows == slow_stats.fallback_windows);
+  };
+  same.template operator()<16, 1>();
+  same.template operator()<32, 1>();
+  same.template operator()<128, 1>();
+  same.template operator()<16, 3>();
 }
 
 TEST_CASE("M1 tables: batch of 64 in lockstep == each context alone, on 1 and 2 threads", "[m1]") {

@@ -271,6 +271,7 @@ class EqualInfoSegmenter {
     WindowStats local;
     std::size_t pos = 0;          // next symbol of the document to place; index size() is EOS
     std::size_t group_start = 0;  // where the model context was last reset
+    std::size_t offered = kFirstWindowOffers;  // symbols the last window was offered
     const std::size_t n = document.size() + 1;
     const auto symbol_at = [&](std::size_t i) -> Symbol {
       return i < document.size() ? static_cast<unsigned char>(document[i]) : kEos;
@@ -283,11 +284,7 @@ class EqualInfoSegmenter {
       model_->reset(ctx);
       for (std::size_t i = group_start; i < pos; ++i) model_->advance(ctx, symbol_at(i));
       window.begin();
-      for (std::size_t i = pos;; ++i) {
-        const Symbol s = symbol_at(i);
-        if (window.offer(model_->predict(ctx), s) == WindowEncoder::Offer::kClosed) break;
-        model_->advance(ctx, s);
-      }
+      offered = offer_window(ctx, window, pos, n, offered, symbol_at);
       out.append(window.codeword());
       pos += window.window_symbols();
       ++local.windows;
@@ -296,6 +293,40 @@ class EqualInfoSegmenter {
       local.fallback_windows += window.window_symbols() < window.greedy_symbols();
     }
     if (stats) *stats += local;
+  }
+
+  // Offers symbols pos, pos + 1, ... of the document (n symbols, EOS last) to
+  // `window` until it closes, with `ctx` holding the symbols since the last
+  // reset queued; returns how many symbols it offered.  A LookaheadModel
+  // gets the next several symbols queued at once and returns a table after
+  // each of them (teacher forcing), so one model call covers several offers;
+  // the window reads exactly the tables the one-at-a-time loop would, so the
+  // tokens are the same.  Rows past the window's end are wasted, rows short
+  // of it cost one more call: with M1 a row costs ~30 µs in a call of >= 2
+  // rows and ~41 µs alone, so the first call covers half the offers of the
+  // previous window (windows vary by about ±2 symbols) and later calls a
+  // quarter, at least 2 — per window about 20 % less time than one call per
+  // offer on b = 16 (docs/performance.md).
+  template <class SymbolAt>
+  std::size_t offer_window(typename M::Context& ctx, WindowEncoder& window, std::size_t pos, std::size_t n, std::size_t expected,
+                           const SymbolAt& symbol_at) const {
+    std::size_t next = pos;    // next symbol to offer
+    std::size_t queued = pos;  // next symbol to queue
+    std::size_t chunk = LookaheadModel<M> ? std::max<std::size_t>(expected / 2, 1) : 1;
+    for (;;) {
+      // Tables for offering next .. end-1 need symbols up to end-2 run.
+      const std::size_t end = std::min(next + chunk, n);
+      for (; queued + 1 < end; ++queued) model_->advance(ctx, symbol_at(queued));
+      std::span<const typename WindowEncoder::Table> tables;
+      if constexpr (LookaheadModel<M>)
+        tables = model_->predict_each(ctx);
+      else
+        tables = std::span<const typename WindowEncoder::Table>(&model_->predict(ctx), 1);
+      const std::size_t first = tables.size() - (end - next);  // tables before `first` follow the reset prefix
+      for (std::size_t k = first; next < end; ++k, ++next)
+        if (window.offer(tables[k], symbol_at(next)) == WindowEncoder::Offer::kClosed) return next + 1 - pos;
+      chunk = LookaheadModel<M> ? std::max<std::size_t>(expected / 4, 2) : 1;
+    }
   }
 
   // Decodes every whole window of bits[0, size); returns the bits consumed.
@@ -390,6 +421,9 @@ class EqualInfoSegmenter {
       window_in_document = ends_document[w] ? 0 : window_in_document + 1;
     }
   }
+
+  // The offers a first window is assumed to take (b = 16 with M1: ~5.7).
+  static constexpr std::size_t kFirstWindowOffers = 6;
 
   const M* model_;
   std::size_t decode_batch_;

@@ -46,6 +46,16 @@ concept BatchModel = Model<M> && requires(const M& model, std::span<typename M::
   { model.predict_batch(batch) };
 };
 
+// Models that run several queued symbols of one context in one call
+// (teacher forcing) and return the table after each of them provide
+//   std::span<const FrequencyTable<P>> predict_each(typename M::Context&) const;
+// tables[i] predicts the symbol after the i-th queued one.  The Equal-Info
+// encoder uses it to evaluate a window's upcoming symbols at once.
+template <class M>
+concept LookaheadModel = Model<M> && requires(const M& model, typename M::Context& ctx) {
+  { model.predict_each(ctx) } -> std::convertible_to<std::span<const FrequencyTable<M::kFrequencyBits>>>;
+};
+
 // Prepares predictions for every context of a batch: one batched call where
 // the model has one, otherwise nothing (predict computes on demand).
 template <Model M>

@@ -6,9 +6,15 @@
 // A Context is one window's KV cache.  reset() starts it with EOS (M1's
 // start-of-context symbol); advance() only queues a symbol; predict() runs
 // the queued positions (teacher-forced, several at once if several are
-// queued) and returns the table for the next symbol.  predict_batch() runs the
-// queued positions of many contexts as one batch of rows, so every weight
-// matrix is streamed once per step for the whole batch.
+// queued) and returns the table for the next symbol; predict_each() returns
+// the table after every queued position (the encoder's look-ahead).
+// predict_batch() runs the queued positions of many contexts as one batch of
+// rows, so every weight matrix is streamed once per step for the whole batch.
+//
+// Kernels: KernelKind::kSimd runs the matrix products with packed_gemm
+// (weights repacked at load) and the per-row divisions by reciprocal;
+// KernelKind::kScalar is the plain reference (matmul_reference on the int8
+// weights as stored, div_round).  Both follow docs/integer_m1.md to the bit.
 #pragma once
 
 #include <algorithm>
@@ -24,8 +30,11 @@
 
 #include "eqinfo/fingerprint.hpp"
 #include "eqinfo/frequency_table.hpp"
+#include "eqinfo/m1/attention.hpp"
 #include "eqinfo/m1/dot_kernels.hpp"
 #include "eqinfo/m1/integer_ops.hpp"
+#include "eqinfo/m1/packed_gemm.hpp"
+#include "eqinfo/m1/row_ops.hpp"
 #include "eqinfo/m1/transformer_weights.hpp"
 #include "eqinfo/model.hpp"
 #include "eqinfo/safetensors.hpp"
@@ -35,60 +44,40 @@ namespace eqinfo {
 
 namespace m1 {
 
-// Weights widened to int16 once at load, in the layout the dot kernels read.
-struct WideLinear {
-  std::vector<std::int16_t> weight;  // [out][in]
-  std::span<const std::int32_t> mult;
-  int shift = 0;
+// One linear layer as both kernels read it: the int8 weights [out][in] as
+// stored (the reference kernel) and packed for packed_gemm, with the
+// requantisation of the accumulators.
+struct KernelLinear {
+  std::span<const std::int8_t> weight;  // [out][in]
+  PackedWeights packed;
   std::size_t out = 0, in = 0;
 
-  explicit WideLinear(const QuantizedLinear& q)
-      : weight(q.weight.begin(), q.weight.end()), mult(q.mult), shift(q.shift), out(q.out), in(q.in) {}
+  KernelLinear(std::span<const std::int8_t> w, std::size_t out_, std::size_t in_)
+      : weight(w), packed(w.data(), out_, in_), out(out_), in(in_) {}
 };
 
-struct WideLayer {
-  WideLinear q, k, v, o, w1, w2;
-  std::int32_t score_mult;
-  int score_shift;
-  std::span<const std::int32_t> rel_bias;
-  explicit WideLayer(const TransformerLayer& l)
-      : q(l.q), k(l.k), v(l.v), o(l.o), w1(l.w1), w2(l.w2), score_mult(l.score_mult), score_shift(l.score_shift),
-        rel_bias(l.rel_bias) {}
+// q, k and v share their input, so their weights are one [3d][d] matrix
+// (rows q, then k, then v) and one product per layer; the requantisations
+// stay per tensor.
+struct KernelLayer {
+  std::vector<std::int8_t> qkv_weight;  // [3d][d]
+  KernelLinear qkv, o, w1, w2;
+  const TransformerLayer* source;  // mult/shift of every tensor, score requant, rel_bias
+
+  explicit KernelLayer(const TransformerLayer& l)
+      : qkv_weight(concat(l)), qkv(qkv_weight, 3 * l.q.out, l.q.in), o(l.o.weight, l.o.out, l.o.in), w1(l.w1.weight, l.w1.out, l.w1.in),
+        w2(l.w2.weight, l.w2.out, l.w2.in), source(&l) {}
+  KernelLayer(const KernelLayer&) = delete;
+  KernelLayer& operator=(const KernelLayer&) = delete;
+
+ private:
+  static std::vector<std::int8_t> concat(const TransformerLayer& l) {
+    std::vector<std::int8_t> w(l.q.weight.begin(), l.q.weight.end());
+    w.insert(w.end(), l.k.weight.begin(), l.k.weight.end());
+    w.insert(w.end(), l.v.weight.begin(), l.v.weight.end());
+    return w;
+  }
 };
-
-// RMSNorm with the gain folded into the next weights: Q.10 x -> unit-RMS n on a 2^-8 grid.
-inline void rmsnorm(const std::int32_t* x, std::size_t d, std::int16_t* n) noexcept {
-  std::int64_t ss = 0;
-  for (std::size_t i = 0; i < d; ++i) ss += std::int64_t{x[i]} * x[i];  // < 256 * 2^46
-  const std::int64_t ms = std::max<std::int64_t>(ss / static_cast<std::int64_t>(d), 1);
-  const auto r = static_cast<std::int64_t>(isqrt(static_cast<std::uint64_t>(ms) << 16));  // rms * 2^8, >= 256
-  for (std::size_t i = 0; i < d; ++i)
-    n[i] = static_cast<std::int16_t>(clamp32(div_round(std::int64_t{x[i]} << 16, r), -kActivationClamp, kActivationClamp));
-}
-
-// The frequency table at precision P from Q.10 log2-unit logits.
-template <unsigned P>
-void logits_to_table(const std::int64_t* logits, std::span<const std::int32_t> lut, FrequencyTable<P>& table) {
-  std::int64_t m = logits[0];
-  for (std::size_t s = 1; s < kAlphabetSize; ++s) m = std::max(m, logits[s]);
-  std::array<std::int64_t, kAlphabetSize> e;
-  std::int64_t total = 0;
-  std::size_t argmax = 0;
-  for (std::size_t s = 0; s < kAlphabetSize; ++s) {
-    e[s] = exp2_neg(m - logits[s], lut);
-    total += e[s];
-    if (e[s] > e[argmax]) argmax = s;
-  }
-  constexpr std::int64_t spare = (std::int64_t{1} << P) - static_cast<std::int64_t>(kAlphabetSize);
-  std::array<std::uint32_t, kAlphabetSize> f;
-  std::int64_t sum = 0;
-  for (std::size_t s = 0; s < kAlphabetSize; ++s) {
-    f[s] = static_cast<std::uint32_t>(1 + e[s] * spare / total);
-    sum += f[s];
-  }
-  f[argmax] += static_cast<std::uint32_t>((std::int64_t{1} << P) - sum);
-  table.set_frequencies(f);
-}
 
 }  // namespace m1
 
@@ -102,12 +91,14 @@ class TransformerModel {
     std::vector<std::vector<std::int16_t>> keys, values;  // per layer: [positions][d]
     std::size_t length = 0;                               // positions already run
     std::vector<Symbol> pending;                          // queued, not yet run
-    Table table;
+    Table table;                                          // after the last position run
+    std::vector<Table> tables;                            // predict_each: after each position of its run
+    bool each = false;                                    // the running call wants `tables`
   };
 
   // Loads and validates a model exported by python -m eqinfo.m1.export.
-  // threads: workers for the batched forward (rows are split between them;
-  // every row is computed by one thread, so results do not depend on it).
+  // threads: workers for predict_batch (contexts are split between them;
+  // every context is computed by one thread, so results do not depend on it).
   explicit TransformerModel(const std::string& path, m1::KernelKind kernel = m1::KernelKind::kSimd, std::size_t threads = 1)
       : impl_(std::make_shared<Impl>(path)), kernel_(kernel), pool_(std::make_shared<ThreadPool>(threads)) {
     if (impl_->weights.config.frequency_bits != FrequencyBits)
@@ -154,11 +145,30 @@ class TransformerModel {
   const Table& predict(Context& c) const {
     if (!c.pending.empty()) {
       Context* one = &c;
-      run(std::span<Context* const>(&one, 1));
+      forward(std::span<Context* const>(&one, 1));
     }
     return c.table;
   }
-  void predict_batch(std::span<Context* const> batch) const { run(batch); }
+  // Runs the queued positions and returns the table after each of them, in
+  // order: tables[i] predicts the symbol that follows the i-th queued one
+  // (the last is also predict's table).  The Equal-Info encoder's look-ahead:
+  // a window's candidate symbols as one call of many rows instead of one call
+  // per symbol.  Valid until the next call on c.
+  std::span<const Table> predict_each(Context& c) const {
+    c.tables.resize(c.pending.size());
+    if (!c.pending.empty()) {
+      c.each = true;
+      Context* one = &c;
+      forward(std::span<Context* const>(&one, 1));
+      c.each = false;
+    }
+    return c.tables;
+  }
+  // Contexts are independent, so with several threads each runs the whole
+  // forward of its share of them: one fork/join per call.
+  void predict_batch(std::span<Context* const> batch) const {
+    pool_->parallel_for(batch.size(), [&](std::size_t begin, std::size_t end) { forward(batch.subspan(begin, end - begin)); });
+  }
 
   [[nodiscard]] std::uint64_t fingerprint() const { return impl_->fingerprint; }
   [[nodiscard]] const m1::TransformerConfig& config() const { return impl_->weights.config; }
@@ -196,13 +206,19 @@ class TransformerModel {
   struct Impl {
     SafetensorsFile file;
     m1::TransformerWeights weights;
-    std::vector<m1::WideLayer> layers;
-    m1::WideLinear out;
+    std::vector<std::unique_ptr<const m1::KernelLayer>> layers;
+    std::vector<m1::AttentionParams> attention;  // per layer
+    m1::KernelLinear out;
     std::uint64_t fingerprint;
 
     explicit Impl(const std::string& path)
-        : file(path), weights(file), out(weights.out), fingerprint(compute_fingerprint()) {
-      for (const auto& l : weights.layers) layers.emplace_back(l);
+        : file(path), weights(file), out(weights.out.weight, weights.out.out, weights.out.in), fingerprint(compute_fingerprint()) {
+      const auto& c = weights.config;
+      for (const auto& l : weights.layers) {
+        layers.push_back(std::make_unique<const m1::KernelLayer>(l));
+        attention.push_back({c.d_model, c.n_heads, c.head_dim(), c.rel_max_distance, l.score_mult, l.score_shift, l.rel_bias,
+                             weights.rel_bucket, weights.exp2_lut});
+      }
     }
     // FNV-1a 64 over every tensor's name and bytes, in name order, plus P.
     [[nodiscard]] std::uint64_t compute_fingerprint() const {
@@ -218,121 +234,98 @@ class TransformerModel {
     Context* ctx;
     std::size_t pos;
     Symbol symbol;
-    bool last;  // the context's last queued position: its table is wanted
+    Table* table;  // where its frequency table goes; nullptr: not wanted
   };
 
-  // One row's attention in layer li: query q [d] at position t over the
-  // context's cached keys/values 0..t, output a [d] on v's grid.
-  void attend(std::size_t li, const Context& c, std::size_t t, const std::int16_t* q, std::int16_t* a) const {
-    const auto& cfg = impl_->weights.config;
-    const auto& L = impl_->layers[li];
-    const auto lut = impl_->weights.exp2_lut;
-    const std::size_t d = cfg.d_model, H = cfg.n_heads, hd = cfg.head_dim();
-    std::vector<std::int64_t> u(t + 1);
-    std::array<std::int64_t, 256> num;  // hd <= d <= 256
-    for (std::size_t h = 0; h < H; ++h) {
-      std::int64_t mx = INT64_MIN;
-      for (std::size_t tau = 0; tau <= t; ++tau) {
-        const std::int32_t dot = m1::dot(q + h * hd, &c.keys[li][tau * d + h * hd], hd, kernel_);
-        const auto bucket = static_cast<std::size_t>(impl_->weights.rel_bucket[std::min(t - tau, cfg.rel_max_distance)]);
-        u[tau] = m1::requant(dot, L.score_mult, L.score_shift) + L.rel_bias[bucket * H + h];
-        mx = std::max(mx, u[tau]);
-      }
-      std::int64_t total = 0;
-      std::fill_n(num.begin(), hd, 0);
-      for (std::size_t tau = 0; tau <= t; ++tau) {
-        const std::int64_t e = m1::exp2_neg(mx - u[tau], lut);
-        if (e == 0) continue;
-        total += e;
-        const std::int16_t* vt = &c.values[li][tau * d + h * hd];
-        for (std::size_t j = 0; j < hd; ++j) num[j] += e * vt[j];
-      }
-      for (std::size_t j = 0; j < hd; ++j)
-        a[h * hd + j] = static_cast<std::int16_t>(m1::clamp32(m1::div_round(num[j], total), -m1::kActivationClamp, m1::kActivationClamp));
-    }
-  }
-
-  void linear(const m1::WideLinear& l, const std::vector<std::int16_t>& x, std::size_t rows, std::vector<std::int32_t>& acc) const {
-    acc.resize(rows * l.out);
-    pool_->parallel_for(rows, [&](std::size_t begin, std::size_t end) {
-      m1::matmul_rows(x.data() + begin * l.in, end - begin, l.in, l.weight.data(), l.out, acc.data() + begin * l.out, kernel_);
-    });
-  }
-
-  void run(std::span<Context* const> batch) const {
-    const auto& cfg = impl_->weights.config;
-    const std::size_t d = cfg.d_model, F = cfg.mlp_dim;
-    const auto lut = impl_->weights.exp2_lut;
+  // A thread's buffers for forward(), kept between calls (no allocation per
+  // call once they have grown to the batch size).
+  struct Workspace {
     std::vector<Row> rows;
-    for (Context* c : batch) {
-      for (std::size_t i = 0; i < c->pending.size(); ++i)
-        rows.push_back({c, c->length + i, c->pending[i], i + 1 == c->pending.size()});
-    }
-    if (rows.empty()) return;
-    const std::size_t R = rows.size();
+    std::vector<std::size_t> wanted;
+    std::vector<std::int32_t> x, acc;             // [R][d] residual; [R][max(3d, F, V)] accumulators
+    std::vector<std::int16_t> n, q, a, hid;       // [R][d] x3, [R][F]
+    std::vector<std::int64_t> scores;             // attention scratch
+  };
 
-    std::vector<std::int32_t> x(R * d), acc;
-    std::vector<std::int16_t> n(R * d), q(R * d), a(R * d), hid(R * F);
-    for (std::size_t r = 0; r < R; ++r)
-      std::copy_n(impl_->weights.embed.begin() + static_cast<std::ptrdiff_t>(rows[r].symbol * d), d, x.begin() + static_cast<std::ptrdiff_t>(r * d));
+  // acc[r][0..l.out) = x[r] · l.weightᵀ, x: [rows][l.in], acc: [rows][ld_acc].
+  void linear(const m1::KernelLinear& l, const std::int16_t* x, std::size_t rows, std::int32_t* acc, std::size_t ld_acc) const {
+    if (kernel_ == m1::KernelKind::kSimd)
+      m1::packed_gemm(l.packed, x, rows, acc, ld_acc);
+    else
+      m1::matmul_reference(x, rows, l.in, l.weight.data(), l.out, acc, ld_acc);
+  }
+
+  // Runs the queued positions of `batch` as one set of rows, on this thread.
+  void forward(std::span<Context* const> batch) const {
+    const auto& cfg = impl_->weights.config;
+    const std::size_t d = cfg.d_model, F = cfg.mlp_dim, V = kAlphabetSize;
+    constexpr std::int32_t A = m1::kActivationClamp;
+    static thread_local Workspace ws;
+    auto& rows = ws.rows;
+    rows.clear();
+    for (Context* c : batch)
+      for (std::size_t i = 0; i < c->pending.size(); ++i) {
+        const bool last = i + 1 == c->pending.size();
+        rows.push_back({c, c->length + i, c->pending[i], c->each ? &c->tables[i] : last ? &c->table : nullptr});
+      }
+    if (rows.empty()) return;
+    const std::size_t R = rows.size(), ld_acc = std::max({3 * d, F, V});
+    ws.x.resize(R * d);
+    ws.acc.resize(R * ld_acc);
+    ws.n.resize(R * d);
+    ws.q.resize(R * d);
+    ws.a.resize(R * d);
+    ws.hid.resize(R * F);
+    std::int32_t* x = ws.x.data();
+    std::int32_t* acc = ws.acc.data();
+    std::int16_t *n = ws.n.data(), *q = ws.q.data(), *a = ws.a.data(), *hid = ws.hid.data();
+    for (std::size_t r = 0; r < R; ++r) std::copy_n(&impl_->weights.embed[rows[r].symbol * d], d, x + r * d);
 
     for (std::size_t li = 0; li < impl_->layers.size(); ++li) {
-      const auto& L = impl_->layers[li];
-      for (std::size_t r = 0; r < R; ++r) m1::rmsnorm(&x[r * d], d, &n[r * d]);
-      // q, k, v; k and v go straight into each context's cache at their position.
-      const auto project = [&](const m1::WideLinear& l, auto&& store) {
-        linear(l, n, R, acc);
-        for (std::size_t r = 0; r < R; ++r)
-          for (std::size_t j = 0; j < d; ++j)
-            store(r, j, static_cast<std::int16_t>(m1::clamp32(m1::requant(acc[r * d + j], l.mult[j], l.shift),
-                                                              -m1::kActivationClamp, m1::kActivationClamp)));
-      };
+      const m1::KernelLayer& L = *impl_->layers[li];
+      const m1::TransformerLayer& T = *L.source;
+      for (std::size_t r = 0; r < R; ++r) m1::rmsnorm(x + r * d, d, n + r * d, kernel_);
+      // q, k, v in one product (acc row = [q | k | v]); k and v go straight
+      // into each context's cache at their position.
+      linear(L.qkv, n, R, acc, ld_acc);
+      m1::requant_rows(acc, ld_acc, R, d, T.q.mult.data(), T.q.shift, INT32_MIN, -A, A, q, d);
       for (std::size_t r = 0; r < R; ++r) {
         auto& c = *rows[r].ctx;
-        c.keys[li].resize(std::max(c.keys[li].size(), (rows[r].pos + 1) * d));
-        c.values[li].resize(std::max(c.values[li].size(), (rows[r].pos + 1) * d));
+        const std::size_t end = (rows[r].pos + 1) * d;
+        if (c.keys[li].size() < end) c.keys[li].resize(end);
+        if (c.values[li].size() < end) c.values[li].resize(end);
+        m1::requant_rows(acc + r * ld_acc + d, ld_acc, 1, d, T.k.mult.data(), T.k.shift, INT32_MIN, -A, A, &c.keys[li][end - d], d);
+        m1::requant_rows(acc + r * ld_acc + 2 * d, ld_acc, 1, d, T.v.mult.data(), T.v.shift, INT32_MIN, -A, A, &c.values[li][end - d], d);
       }
-      project(L.q, [&](std::size_t r, std::size_t j, std::int16_t v) { q[r * d + j] = v; });
-      project(L.k, [&](std::size_t r, std::size_t j, std::int16_t v) { rows[r].ctx->keys[li][rows[r].pos * d + j] = v; });
-      project(L.v, [&](std::size_t r, std::size_t j, std::int16_t v) { rows[r].ctx->values[li][rows[r].pos * d + j] = v; });
-
       // Attention of each row over its context's positions 0..pos.
-      pool_->parallel_for(R, [&](std::size_t begin, std::size_t end) {
-        for (std::size_t r = begin; r < end; ++r) attend(li, *rows[r].ctx, rows[r].pos, &q[r * d], &a[r * d]);
-      });
+      for (std::size_t r = 0; r < R; ++r)
+        m1::attend(impl_->attention[li], rows[r].pos, q + r * d, rows[r].ctx->keys[li].data(), rows[r].ctx->values[li].data(), a + r * d,
+                   ws.scores, kernel_);
       // Output projection into the residual stream.
-      linear(L.o, a, R, acc);
-      for (std::size_t i = 0; i < R * d; ++i)
-        x[i] = m1::clamp32(x[i] + m1::requant(acc[i], L.o.mult[i % d], L.o.shift), -m1::kResidualClamp, m1::kResidualClamp);
+      linear(L.o, a, R, acc, d);
+      m1::add_to_residual(acc, R, d, T.o.mult.data(), T.o.shift, x);
       // MLP.
-      for (std::size_t r = 0; r < R; ++r) m1::rmsnorm(&x[r * d], d, &n[r * d]);
-      linear(L.w1, n, R, acc);
-      for (std::size_t i = 0; i < R * F; ++i)
-        hid[i] = static_cast<std::int16_t>(
-            m1::clamp32(m1::requant(std::max(acc[i], 0), L.w1.mult[i % F], L.w1.shift), 0, m1::kActivationClamp));
-      linear(L.w2, hid, R, acc);
-      for (std::size_t i = 0; i < R * d; ++i)
-        x[i] = m1::clamp32(x[i] + m1::requant(acc[i], L.w2.mult[i % d], L.w2.shift), -m1::kResidualClamp, m1::kResidualClamp);
+      for (std::size_t r = 0; r < R; ++r) m1::rmsnorm(x + r * d, d, n + r * d, kernel_);
+      linear(L.w1, n, R, acc, F);
+      m1::requant_rows(acc, F, R, F, T.w1.mult.data(), T.w1.shift, 0, 0, A, hid, F);
+      linear(L.w2, hid, R, acc, d);
+      m1::add_to_residual(acc, R, d, T.w2.mult.data(), T.w2.shift, x);
     }
 
-    // Logits and tables, only for each context's last queued position.
-    std::vector<std::int16_t> nl;
-    std::vector<std::size_t> wanted;
+    // Logits and tables, only for the rows whose table is wanted.
+    auto& wanted = ws.wanted;
+    wanted.clear();
     for (std::size_t r = 0; r < R; ++r)
-      if (rows[r].last) {
+      if (rows[r].table) {
+        m1::rmsnorm(x + r * d, d, n + wanted.size() * d, kernel_);
         wanted.push_back(r);
-        nl.resize(nl.size() + d);
-        m1::rmsnorm(&x[r * d], d, &nl[nl.size() - d]);
       }
-    linear(impl_->out, nl, wanted.size(), acc);
-    std::array<std::int64_t, kAlphabetSize> logits;
-    for (std::size_t w = 0; w < wanted.size(); ++w) {
-      for (std::size_t s = 0; s < kAlphabetSize; ++s)
-        logits[s] = m1::requant(acc[w * kAlphabetSize + s], impl_->out.mult[s], impl_->out.shift);
-      auto& c = *rows[wanted[w]].ctx;
-      m1::logits_to_table<FrequencyBits>(logits.data(), lut, c.table);
-    }
+    linear(impl_->out, n, wanted.size(), acc, V);
+    const auto& out = impl_->weights.out;
+    for (std::size_t w = 0; w < wanted.size(); ++w)
+      m1::logits_to_table<FrequencyBits>(acc + w * V, out.mult, out.shift, impl_->weights.exp2_lut, *rows[wanted[w]].table, kernel_);
     for (Context* c : batch) {
+      if (c->each && !c->pending.empty()) c->table = c->tables.back();
       c->length += c->pending.size();
       c->pending.clear();
     }
@@ -345,5 +338,6 @@ class TransformerModel {
 
 static_assert(Model<TransformerModel<16>>);
 static_assert(BatchModel<TransformerModel<16>>);
+static_assert(LookaheadModel<TransformerModel<16>>);
 
 }  // namespace eqinfo

@@ -1,0 +1,95 @@
+// The per-row steps of the integer M1 (include/eqinfo/m1/row_ops.hpp): the
+// reciprocal divisions (Divisor40, ExactDivisor) equal plain integer
+// division over their whole stated ranges, edges included, and RMSNorm and
+// the frequency table give the same results through them (KernelKind::kSimd)
+// as through the spec's div_round (KernelKind::kScalar).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include <eqinfo/m1/row_ops.hpp>
+
+#include "test_support.hpp"
+
+using namespace eqinfo::m1;
+
+TEST_CASE("ExactDivisor == integer division for every uint64 dividend", "[m1][row_ops]") {
+  std::mt19937_64 rng(31);
+  const std::uint64_t edges[] = {0, 1, 2, 3, 255, 256, 65535, (std::uint64_t{1} << 40) - 1, ~std::uint64_t{0} - 1, ~std::uint64_t{0}};
+  for (std::uint64_t d : {std::uint64_t{1}, std::uint64_t{2}, std::uint64_t{3}, std::uint64_t{7}, std::uint64_t{32768},
+                          (std::uint64_t{1} << 32) + 1, ~std::uint64_t{0}}) {
+    const ExactDivisor by(d);
+    for (std::uint64_t n : edges) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
+  }
+  for (int i = 0; i < 200000; ++i) {
+    const std::uint64_t d = 1 + (rng() >> (rng() % 64)), n = rng() >> (rng() % 64);
+    EQINFO_FAST_REQUIRE(ExactDivisor(d).divide(n) == n / d);
+    // div_round's domain (integer_ops.hpp): 0 < d and |a| + d/2 < 2^63, so d < 2^62 here.
+    const std::uint64_t d62 = d >> 2 | 1;
+    const auto a = static_cast<std::int64_t>(rng() >> (2 + rng() % 62)) * (rng() % 2 ? 1 : -1);
+    EQINFO_FAST_REQUIRE(ExactDivisor(d62).div_round(a) == div_round(a, static_cast<std::int64_t>(d62)));
+  }
+}
+
+TEST_CASE("Divisor40 == integer division for dividends < 2^40 and divisors in [256, 2^32)", "[m1][row_ops]") {
+  std::mt19937_64 rng(32);
+  constexpr std::uint64_t kLimit = Divisor40::kDividendLimit;
+  const std::uint64_t divisors[] = {256, 257, 4095, 32768, 65536, (std::uint64_t{1} << 31) - 1, std::uint64_t{1} << 31,
+                                    (std::uint64_t{1} << 32) - 1};
+  for (std::uint64_t d : divisors) {
+    const Divisor40 by(d);
+    for (std::uint64_t n : {std::uint64_t{0}, d - 1, d, d + 1, kLimit - d, kLimit - 2, kLimit - 1}) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
+    for (std::uint64_t q = 0; q < kLimit / d; q += 1 + q / 3)  // around every quotient boundary on a geometric grid
+      for (std::uint64_t n : {q * d, q * d + d - 1})
+        if (n < kLimit) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
+  }
+  for (int i = 0; i < 500000; ++i) {
+    const std::uint64_t d = Divisor40::kMinDivisor + (rng() >> (32 + rng() % 32)) % ((std::uint64_t{1} << 32) - Divisor40::kMinDivisor);
+    const std::uint64_t n = (rng() >> (rng() % 40)) % kLimit;
+    EQINFO_FAST_REQUIRE(Divisor40(d).divide(n) == n / d);
+    const auto a = static_cast<std::int64_t>(n >> 1) * (rng() % 2 ? 1 : -1);
+    EQINFO_FAST_REQUIRE(Divisor40(d).div_round(a) == div_round(a, static_cast<std::int64_t>(d)));
+  }
+}
+
+TEST_CASE("rmsnorm: reciprocal (simd) == div_round (scalar), extremes included", "[m1][row_ops]") {
+  std::mt19937_64 rng(33);
+  std::vector<std::int32_t> x(256);
+  std::vector<std::int16_t> want(256), got(256);
+  for (int trial = 0; trial < 20000; ++trial) {
+    const std::size_t d = 1 + rng() % 256;
+    const int shape = trial % 5;
+    for (std::size_t i = 0; i < d; ++i) {
+      const auto any = [&](std::int64_t m) { return static_cast<std::int32_t>(static_cast<std::int64_t>(rng() % (2 * m + 1)) - m); };
+      x[i] = shape == 0   ? any(kResidualClamp)
+             : shape == 1 ? any(1000)
+             : shape == 2 ? any(1)                                              // rms below 1: ms clamps to 1, r = 256
+             : shape == 3 ? (i == 0 ? kResidualClamp : any(2))                 // one outlier: clamps at ±A
+                          : (rng() % 2 ? kResidualClamp : -kResidualClamp);  // every element at the residual clamp
+    }
+    rmsnorm(x.data(), d, want.data(), KernelKind::kScalar);
+    rmsnorm(x.data(), d, got.data(), KernelKind::kSimd);
+    for (std::size_t i = 0; i < d; ++i) EQINFO_FAST_REQUIRE(got[i] == want[i]);
+  }
+}
+
+TEST_CASE("logits_to_table: reciprocal (simd) == division (scalar)", "[m1][row_ops]") {
+  std::mt19937_64 rng(34);
+  std::vector<std::int32_t> lut(1024);
+  for (std::size_t f = 0; f < 1024; ++f) lut[f] = static_cast<std::int32_t>(32768.0 * std::exp2(-static_cast<double>(f) / 1024) + 0.5);
+  std::vector<std::int32_t> mult(eqinfo::kAlphabetSize), acc(eqinfo::kAlphabetSize);
+  for (int trial = 0; trial < 2000; ++trial) {
+    const std::int32_t spread = trial % 3 == 0 ? 100 : trial % 3 == 1 ? 100000 : 1 << 24;
+    for (std::size_t s = 0; s < eqinfo::kAlphabetSize; ++s) {
+      mult[s] = static_cast<std::int32_t>(rng() % (1u << 20));
+      acc[s] = static_cast<std::int32_t>(rng() % (2 * static_cast<std::uint64_t>(spread) + 1)) - spread;
+    }
+    eqinfo::FrequencyTable<16> want, got;
+    logits_to_table<16>(acc.data(), mult, 20, lut, want, KernelKind::kScalar);
+    logits_to_table<16>(acc.data(), mult, 20, lut, got, KernelKind::kSimd);
+    EQINFO_FAST_REQUIRE(got == want);
+  }
+}
