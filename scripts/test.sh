@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The full test suite: C++ (Catch2 via ctest, with the coder's invariant
-# checks compiled in) and Python (pytest).  Installs what it needs first.
+# checks compiled in) and Python (pytest, after `pip install .` of the package and its
+# extension).  Installs what it needs first.
 # Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,4 +11,8 @@ cmake --build build-test -j"$(nproc)"
 (cd build-test && ctest --output-on-failure -j"$(nproc)")
 
 scripts/setup_python.sh
-EQINFO_BIN_DIR=build-test/bin PYTHONPATH=python python3 -m pytest python/tests -q
+# The Python package and its C++ extension (scikit-build-core + nanobind; torch is already the
+# pinned CPU build from setup_python.sh and is not a dependency of the package).
+CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" python3 -m pip install -q .
+# EQINFO_REQUIRE_BINDING: the binding tests fail (rather than skip) if the extension is missing.
+EQINFO_REQUIRE_BINDING=1 EQINFO_BIN_DIR=build-test/bin PYTHONPATH=python python3 -m pytest python/tests -q

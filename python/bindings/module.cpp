@@ -1,0 +1,202 @@
+// The Python binding of eqinfo: a thin nanobind layer over the run-time
+// tokenizer factory (include/eqinfo/tokenizer_factory.hpp).  It converts
+// between Python and C++ and releases the GIL around every call that runs a
+// tokenizer; all policy (method names, default models, shards) lives in the
+// Python package (python/eqinfo/tokenizers.py).
+//
+// The module is the top-level `_eqinfo_core`, not `eqinfo._core`: the in-tree
+// package (PYTHONPATH=python, used by the M1 training scripts and the tests)
+// shadows the installed `eqinfo`, and a submodule of it would then be looked
+// up in python/eqinfo/ where no build output lives.  A top-level module is
+// found in site-packages whichever `eqinfo` is imported.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "eqinfo/tokenizer_factory.hpp"
+#include "parallel_map.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace eqinfo::python {
+namespace {
+
+using TokenArray = nb::ndarray<nb::numpy, Token, nb::ndim<1>>;
+using TokenInput = nb::ndarray<const Token, nb::ndim<1>, nb::c_contig, nb::device::cpu>;
+
+// Hands a vector to numpy without copying: the array owns it via a capsule.
+template <class T>
+nb::ndarray<nb::numpy, T, nb::ndim<1>> to_numpy(std::vector<T> values) {
+  auto* owned = new std::vector<T>(std::move(values));
+  nb::capsule owner(owned, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return nb::ndarray<nb::numpy, T, nb::ndim<1>>(owned->data(), {owned->size()}, owner);
+}
+
+std::string bytes_of(nb::handle h, const char* what) {
+  if (!nb::isinstance<nb::bytes>(h))
+    throw nb::type_error((std::string(what) + " must be bytes (the Python layer encodes str as UTF-8)").c_str());
+  const auto b = nb::borrow<nb::bytes>(h);
+  return std::string(b.c_str(), b.size());
+}
+
+std::vector<Token> tokens_of(nb::handle h) {
+  TokenInput a;
+  if (!nb::try_cast(h, a, /*convert=*/false))
+    throw nb::type_error("tokens must be a 1-D C-contiguous numpy array of dtype uint16");
+  return std::vector<Token>(a.data(), a.data() + a.shape(0));
+}
+
+// One tokenizer built from settings; immutable after construction, so any
+// number of threads may encode and decode with it at once.
+class CoreTokenizer {
+ public:
+  CoreTokenizer(const std::string& method, unsigned window_bits, unsigned token_bits, const std::string& model,
+                std::optional<unsigned> frequency_bits, const std::string& kernel, std::size_t model_threads) {
+    const auto m = parse_method(method);
+    if (!m) throw std::invalid_argument("unknown method '" + method + "' (equalinfo, ac, staticac, gzip, gzip-raw, bytes)");
+    if (kernel != "simd" && kernel != "scalar") throw std::invalid_argument("kernel must be 'simd' or 'scalar', got '" + kernel + "'");
+    if (model_threads < 1 || model_threads > 256) throw std::invalid_argument("model_threads must be in [1, 256]");
+    spec_.method = *m;
+    spec_.window_bits = window_bits;
+    spec_.token_bits = token_bits;
+    spec_.model = model;
+    spec_.kernel = kernel == "simd" ? m1::KernelKind::kSimd : m1::KernelKind::kScalar;
+    spec_.threads = model_threads;
+    try {
+      // An M1 file fixes its own precision; otherwise the factory's default.
+      spec_.frequency_bits = frequency_bits ? *frequency_bits : model_frequency_bits(model).value_or(spec_.frequency_bits);
+      tokenizer_ = make_tokenizer(spec_);
+    } catch (const std::exception& e) {
+      // Bad settings and unreadable or foreign model files are both the
+      // caller's input: one exception type for Python (ValueError).
+      throw std::invalid_argument(e.what());
+    }
+    header_ = tokenizer_->header();
+  }
+
+  TokenArray encode(nb::bytes document) const {
+    const std::string text(document.c_str(), document.size());
+    std::vector<Token> tokens;
+    {
+      nb::gil_scoped_release unlocked;
+      tokens = tokenizer_->encode(text);
+    }
+    return to_numpy(std::move(tokens));
+  }
+
+  // All documents' tokens back to back plus offsets (n + 1): two arrays
+  // instead of n small ones, which the Python layer slices into views.
+  nb::tuple encode_batch(nb::list documents, std::size_t threads) const {
+    check_threads(threads);
+    std::vector<std::string> texts;
+    texts.reserve(documents.size());
+    for (nb::handle d : documents) texts.push_back(bytes_of(d, "every document"));
+    std::vector<Token> flat;
+    std::vector<std::int64_t> offsets(texts.size() + 1, 0);
+    {
+      nb::gil_scoped_release unlocked;
+      auto parts = parallel_map<std::vector<Token>>(texts.size(), threads,
+                                                    [&](std::size_t i) { return tokenizer_->encode(texts[i]); });
+      for (std::size_t i = 0; i < parts.size(); ++i) offsets[i + 1] = offsets[i] + static_cast<std::int64_t>(parts[i].size());
+      flat.reserve(static_cast<std::size_t>(offsets.back()));
+      for (auto& p : parts) flat.insert(flat.end(), p.begin(), p.end());
+    }
+    return nb::make_tuple(to_numpy(std::move(flat)), to_numpy(std::move(offsets)));
+  }
+
+  DecodeResult decode(nb::handle tokens) const {
+    const auto input = tokens_of(tokens);
+    nb::gil_scoped_release unlocked;
+    return tokenizer_->decode(input);
+  }
+
+  std::vector<DecodeResult> decode_batch(nb::list streams, std::size_t threads) const {
+    check_threads(threads);
+    std::vector<std::vector<Token>> inputs;
+    inputs.reserve(streams.size());
+    for (nb::handle s : streams) inputs.push_back(tokens_of(s));
+    nb::gil_scoped_release unlocked;
+    return parallel_map<DecodeResult>(inputs.size(), threads, [&](std::size_t i) { return tokenizer_->decode(inputs[i]); });
+  }
+
+  [[nodiscard]] const TokenizerSpec& spec() const { return spec_; }
+  [[nodiscard]] const TokenFileHeader& header() const { return header_; }
+  [[nodiscard]] std::size_t vocab_size() const { return tokenizer_->vocabulary_size(); }
+
+ private:
+  static void check_threads(std::size_t threads) {
+    if (threads < 1 || threads > 256) throw std::invalid_argument("threads must be in [1, 256], got " + std::to_string(threads));
+  }
+
+  TokenizerSpec spec_;
+  std::unique_ptr<AnyTokenizer> tokenizer_;
+  TokenFileHeader header_;
+};
+
+nb::list documents_as_bytes(const DecodeResult& r) {
+  // bytes, not str: tokens from M2 may decode to invalid UTF-8.
+  nb::list out;
+  for (const auto& d : r.documents) out.append(nb::bytes(d.data(), d.size()));
+  return out;
+}
+
+}  // namespace
+}  // namespace eqinfo::python
+
+NB_MODULE(_eqinfo_core, m) {
+  using namespace eqinfo;
+  using python::CoreTokenizer;
+  m.doc() = "eqinfo C++ core (tokenizers). Use the `eqinfo` package; this module is its engine.";
+  m.attr("source_dir") = EQINFO_SOURCE_DIR;  // the repository the extension was built from
+  m.attr("simd_kernel") = m1::simd_kernel_name();
+
+  m.attr("ISSUE_UNTERMINATED_DOCUMENT") = static_cast<std::uint32_t>(kUnterminatedDocument);
+  m.attr("ISSUE_NONZERO_PADDING") = static_cast<std::uint32_t>(kNonzeroPadding);
+  m.attr("ISSUE_EXTRA_TOKENS") = static_cast<std::uint32_t>(kExtraTokens);
+  m.attr("ISSUE_INVALID_TOKEN") = static_cast<std::uint32_t>(kInvalidToken);
+  m.attr("ISSUE_CORRUPT_STREAM") = static_cast<std::uint32_t>(kCorruptStream);
+
+  nb::class_<DecodeResult>(m, "DecodeResult", "What decode returns: the documents recovered and issue flags (never raises on input).")
+      .def_prop_ro("documents", &python::documents_as_bytes, "list[bytes], EOS not included")
+      .def_ro("issues", &DecodeResult::issues, "bit set of ISSUE_* flags; 0 = exactly what an encoder writes")
+      .def_ro("windows", &DecodeResult::windows, "Equal-Info windows decoded (0 for other methods)")
+      .def_prop_ro("ok", &DecodeResult::ok)
+      .def("describe", &DecodeResult::describe)
+      .def("__repr__", [](const DecodeResult& r) {
+        return "DecodeResult(documents=" + std::to_string(r.documents.size()) + ", issues='" + r.describe() + "')";
+      });
+
+  nb::class_<CoreTokenizer>(m, "CoreTokenizer", "One tokenizer from run-time settings (TokenizerSpec).")
+      .def(nb::init<const std::string&, unsigned, unsigned, const std::string&, std::optional<unsigned>, const std::string&,
+                    std::size_t>(),
+           "method"_a, "window_bits"_a = 16, "token_bits"_a = 16, "model"_a = "uniform", "frequency_bits"_a = nb::none(),
+           "kernel"_a = "simd", "model_threads"_a = 1,
+           // Loading M1 validates the file and runs its self-test: seconds, not microseconds.
+           nb::call_guard<nb::gil_scoped_release>())
+      .def("encode", &CoreTokenizer::encode, "document"_a, "bytes -> uint16 tokens (EOS appended)")
+      .def("encode_batch", &CoreTokenizer::encode_batch, "documents"_a, "threads"_a = 1,
+           "list[bytes] -> (uint16 tokens of all documents back to back, int64 offsets [n + 1])")
+      .def("decode", &CoreTokenizer::decode, "tokens"_a)
+      .def("decode_batch", &CoreTokenizer::decode_batch, "streams"_a, "threads"_a = 1)
+      .def_prop_ro("method", [](const CoreTokenizer& t) { return std::string(method_name(t.spec().method)); })
+      .def_prop_ro("window_bits", [](const CoreTokenizer& t) { return unsigned{t.header().window_bits}; })
+      .def_prop_ro("token_bits", [](const CoreTokenizer& t) { return unsigned{t.header().token_bits}; })
+      .def_prop_ro("frequency_bits", [](const CoreTokenizer& t) { return unsigned{t.header().frequency_bits}; })
+      .def_prop_ro("model", [](const CoreTokenizer& t) { return t.spec().model; })
+      .def_prop_ro("fingerprint", [](const CoreTokenizer& t) { return t.header().fingerprint; },
+                   "FNV-1a 64 of the model's behaviour; 0 for methods without a model")
+      .def_prop_ro("vocab_size", &CoreTokenizer::vocab_size);
+}
