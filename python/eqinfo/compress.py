@@ -1,0 +1,271 @@
+"""Corpus compression: a split of the corpus, tokenized by each method, as token shards.
+
+    eqinfo-compress --split val --methods bytes,equalinfo-b16-v65k --out runs/shards --threads 2
+    compress_split("equalinfo-b16-v65k", "val", Path("runs/shards"))  # -> runs/shards/val/equalinfo-b16-v65k.shard
+
+Input: the jsonl(.gz) corpus (default: the shared en_real_mix, eqinfo.data), the fixed split
+(document i is validation iff i % 50 == 0), optionally cut to a prefix of the split
+(--max-docs, --max-bytes: the longest prefix of whole documents within the limit), so every
+method sees exactly the same text. Each document is tokenized on its own, EOS appended (the
+tokenizers do this), and written with eqinfo.shards.write_shard (EQSH v1 + JSON sidecar).
+
+Output is byte-identical for any thread count: documents are tokenized independently in C++
+threads and stored in corpus order; the sidecar's `threads` and `wall_seconds` say how it was
+made but are not compared when deciding whether an existing shard is up to date.
+
+One M1 pass per method family: AC and EqualInfoAC at v256 and v65k share their bitstream (only
+the chunking into N-bit tokens differs), so compress_methods encodes each document once at N = 1
+-- one token per bit, no padding -- and cuts those bits into 8- and 16-bit tokens, zero-padding
+each document's last token exactly as the C++ chunker does. The tests check this against direct
+encoding at each N.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from eqinfo import resources
+from eqinfo.shards import ShardError, read_shard, sidecar_path, write_shard
+from eqinfo.tokenizers import METHODS, MethodSpec, Tokenizer, get_tokenizer, method_spec
+
+TOOL = "eqinfo-compress"
+# Bump when the tokens written for the same settings change (forces existing shards to be rebuilt).
+TOOL_VERSION = 1
+SPLITS = ("train", "val")
+# Sidecar fields that define a shard's content; an existing shard with the same values is reused.
+SETTINGS_KEYS = ("method", "factory_method", "b", "N", "vocab_size", "model_hash", "frequency_bits",
+                 "split", "corpus_sha256", "max_bytes", "max_docs", "tool_version")
+BATCH_BYTES_PER_THREAD = 128 * 1024
+
+
+def shard_path(out_dir: str | Path, split: str, method: str) -> Path:
+    return Path(out_dir) / split / f"{method}.shard"
+
+
+_sha_cache: dict[tuple[str, int, int], str] = {}
+
+
+def corpus_sha256(path: Path) -> str:
+    """First 16 hex digits of the corpus file's sha256 (cached per path, size and mtime)."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _sha_cache:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _sha_cache[key] = h.hexdigest()[:16]
+    return _sha_cache[key]
+
+
+def select_documents(split: str, data_path: Path, max_bytes: int | None = None,
+                     max_docs: int | None = None) -> list[bytes]:
+    """The split's documents in file order as UTF-8, cut to the longest prefix of whole documents
+    with at most max_docs documents and max_bytes bytes of text."""
+    from eqinfo import data
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    for name, v in (("max_bytes", max_bytes), ("max_docs", max_docs)):
+        if v is not None and v < 1:
+            raise ValueError(f"{name} must be >= 1, got {v}")
+    docs, total = [], 0
+    for text in data.iter_documents(data_path, split):
+        if max_docs is not None and len(docs) >= max_docs:
+            break
+        b = text.encode("utf-8")
+        if max_bytes is not None and total + len(b) > max_bytes:
+            break
+        docs.append(b)
+        total += len(b)
+    if not docs:
+        raise ValueError(f"no documents selected from {data_path} ({split}, max_bytes={max_bytes}, "
+                         f"max_docs={max_docs}): is the first document longer than max_bytes?")
+    return docs
+
+
+def chunk_bits(bits: np.ndarray, n: int) -> np.ndarray:
+    """One document's bits (uint16 0/1, from a tokenizer at N = 1) as N-bit tokens, most
+    significant bit first, the last token zero-padded: what the C++ chunker writes at N."""
+    padded = np.zeros(-(-len(bits) // n) * n, dtype=np.uint32)
+    padded[:len(bits)] = bits
+    weights = (np.uint32(1) << np.arange(n - 1, -1, -1, dtype=np.uint32))
+    return (padded.reshape(-1, n) @ weights).astype(np.uint16)
+
+
+def _batches(docs: Sequence[bytes], threads: int):
+    """Consecutive slices of docs, about BATCH_BYTES_PER_THREAD of text per thread each."""
+    start, size = 0, 0
+    for i, d in enumerate(docs):
+        size += len(d)
+        if size >= BATCH_BYTES_PER_THREAD * threads or i + 1 - start >= 1024:
+            yield start, i + 1
+            start, size = i + 1, 0
+    if start < len(docs):
+        yield start, len(docs)
+
+
+@dataclass
+class _Output:
+    """One shard to make: the method, its tokenizer (for vocab and model hash) and its sidecar."""
+    spec: MethodSpec
+    tokenizer: object
+    path: Path
+    settings: dict
+
+    def up_to_date(self) -> bool:
+        side = sidecar_path(self.path)
+        if not (self.path.exists() and side.exists()):
+            return False
+        try:
+            meta = json.loads(side.read_text())
+            read_shard(self.path, check_tokens=False)  # intact and consistent with its sidecar
+        except (ShardError, ValueError, OSError):
+            return False
+        return all(meta.get(k) == self.settings[k] for k in SETTINGS_KEYS)
+
+
+def _settings(spec: MethodSpec, tok, split: str, corpus_hash: str, max_bytes, max_docs) -> dict:
+    return {"method": spec.name, "factory_method": spec.method, "b": spec.b, "N": spec.N,
+            "vocab_size": tok.vocab_size, "model_hash": tok.model_hash,
+            "frequency_bits": tok.frequency_bits if spec.model in ("m1", "static") else None,
+            "split": split, "corpus_sha256": corpus_hash, "max_bytes": max_bytes, "max_docs": max_docs,
+            "tool_version": TOOL_VERSION}
+
+
+def _groups(specs: list[MethodSpec]) -> list[list[MethodSpec]]:
+    """Methods that share one encoding pass: M1 methods equal up to N; every other method alone."""
+    groups: dict[tuple, list[MethodSpec]] = {}
+    for s in specs:
+        key = (s.method, s.b, s.model) if s.uses_m1 else (s.name,)
+        groups.setdefault(key, []).append(s)
+    return list(groups.values())
+
+
+def _encode_group(outputs: list[_Output], docs: list[bytes], threads: int, progress: bool,
+                  models: dict) -> tuple[list[list[np.ndarray]], bool]:
+    """Tokens of every document for each output; one pass over the text for the whole group."""
+    from tqdm import tqdm
+    one_pass = len(outputs) > 1
+    if one_pass:
+        encoder = Tokenizer(outputs[0].spec, token_bits=1, m1=models.get("m1"), static=models.get("static"))
+    else:
+        encoder = outputs[0].tokenizer
+    per_output: list[list[np.ndarray]] = [[] for _ in outputs]
+    desc = "+".join(o.spec.name for o in outputs)
+    with tqdm(total=sum(map(len, docs)), unit="B", unit_scale=True, unit_divisor=1000, desc=desc,
+              disable=not progress, file=sys.stderr, smoothing=0.1) as bar:
+        for lo, hi in _batches(docs, threads):
+            flat, offsets = encoder.encode_batch_flat(docs[lo:hi], threads)
+            for j in range(hi - lo):
+                toks = flat[offsets[j]:offsets[j + 1]]
+                for k, o in enumerate(outputs):
+                    per_output[k].append(chunk_bits(toks, o.spec.N) if one_pass else toks.copy())
+            bar.update(sum(len(d) for d in docs[lo:hi]))
+    return per_output, one_pass
+
+
+def compress_methods(methods: Sequence[str], split: str, out_dir: str | Path, *,
+                     max_bytes: int | None = None, max_docs: int | None = None, threads: int = 1,
+                     data_path: str | Path | None = None, progress: bool = True, force: bool = False,
+                     m1: str | Path | None = None, static: str | Path | None = None,
+                     sentencepiece: str | Path | None = None) -> dict[str, Path]:
+    """Make `<out_dir>/<split>/<method>.shard` for every method; returns {method: shard path}.
+
+    Shards whose sidecar already records the same settings (SETTINGS_KEYS) are kept unless
+    `force`. M1 methods that differ only in N are encoded in one M1 pass.
+    """
+    if not 1 <= threads <= 256:
+        raise ValueError(f"threads must be in [1, 256], got {threads}")
+    specs = [method_spec(m) for m in dict.fromkeys(methods)]
+    data_path = Path(data_path) if data_path is not None else resources.default_data_path()
+    if not data_path.exists():
+        raise FileNotFoundError(f"corpus {data_path} does not exist")
+    corpus_hash = corpus_sha256(data_path)
+    models = {"m1": m1, "static": static, "sentencepiece": sentencepiece}
+    result: dict[str, Path] = {}
+    docs = None
+    for group in _groups(specs):
+        outputs = []
+        for spec in group:
+            tok = get_tokenizer(spec.name, **models)
+            path = shard_path(out_dir, split, spec.name)
+            outputs.append(_Output(spec, tok, path, _settings(spec, tok, split, corpus_hash, max_bytes, max_docs)))
+            result[spec.name] = path
+        todo = [o for o in outputs if force or not o.up_to_date()]
+        if not todo:
+            continue
+        if docs is None:  # read the corpus only if something is to be made
+            docs = select_documents(split, data_path, max_bytes, max_docs)
+        t0 = time.perf_counter()
+        tokens, one_pass = _encode_group(todo, docs, threads, progress, models)
+        wall = time.perf_counter() - t0
+        for o, toks in zip(todo, tokens):
+            model_path = getattr(o.tokenizer, "model_path", None)
+            meta = dict(o.settings, model=str(model_path) if model_path else None, corpus=str(data_path),
+                        eos="appended to every document (part of its tokens)", threads=threads,
+                        wall_seconds=round(wall, 3), one_pass_with=[x.spec.name for x in todo] if one_pass else None,
+                        tool=TOOL, package_version=_package_version())
+            write_shard(o.path, toks, [len(d) for d in docs], o.tokenizer.vocab_size, meta)
+    return result
+
+
+def compress_split(method: str, split: str, out: Path, *, max_bytes: int | None = None, threads: int = 1,
+                   data_path=None, progress: bool = True, **kwargs) -> Path:
+    """Make (or reuse) `<out>/<split>/<method>.shard` and return its path.
+
+    kwargs: max_docs, force, and model paths m1 / static / sentencepiece (see compress_methods).
+    """
+    return compress_methods([method], split, out, max_bytes=max_bytes, threads=threads,
+                            data_path=data_path, progress=progress, **kwargs)[method]
+
+
+def _package_version() -> str | None:
+    try:
+        from importlib.metadata import version
+        return version("eqinfo")
+    except Exception:  # running in-tree without an installed package
+        return None
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(
+        prog=TOOL, description="Tokenize a split of the corpus with each method into token shards "
+        "(<out>/<split>/<method>.shard + .json). Methods: " + ", ".join(METHODS))
+    ap.add_argument("--methods", default="all", help="comma-separated method names, or 'all' (default)")
+    ap.add_argument("--split", choices=SPLITS, default="val")
+    ap.add_argument("--out", type=Path, default=Path("runs/shards"))
+    ap.add_argument("--max-bytes", type=int, default=None, help="text bytes: longest prefix of whole documents")
+    ap.add_argument("--max-docs", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=1, help="documents tokenized in parallel (same output)")
+    ap.add_argument("--data", type=Path, default=None, help="jsonl(.gz) corpus (default: shared en_real_mix)")
+    ap.add_argument("--m1", type=Path, default=None, help="M1 safetensors (default: models/m1-3m.safetensors)")
+    ap.add_argument("--static", type=Path, default=None, help="order-0 model (default: models/static_en_train.json)")
+    ap.add_argument("--sentencepiece", type=Path, default=None, help="SentencePiece model (default: models/...)")
+    ap.add_argument("--force", action="store_true", help="rebuild shards even if up to date")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+    methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
+    try:
+        paths = compress_methods(methods, args.split, args.out, max_bytes=args.max_bytes, max_docs=args.max_docs,
+                                 threads=args.threads, data_path=args.data, progress=not args.no_progress,
+                                 force=args.force, m1=args.m1, static=args.static, sentencepiece=args.sentencepiece)
+    except (ValueError, FileNotFoundError) as e:
+        ap.exit(2, f"{TOOL}: error: {e}\n")
+    print(f"{'method':24} {'docs':>6} {'bytes in':>10} {'tokens':>10} {'bytes/token':>11} {'KB/s':>8}")
+    for name, path in paths.items():
+        m = read_shard(path, check_tokens=False).meta
+        speed = m["bytes_in"] / 1000 / m["wall_seconds"] if m.get("wall_seconds") else float("nan")
+        print(f"{name:24} {m['documents']:6d} {m['bytes_in']:10d} {m['tokens_out']:10d} "
+              f"{m['bytes_in'] / max(1, m['tokens_out']):11.3f} {speed:8.1f}")
+
+
+if __name__ == "__main__":
+    main()
