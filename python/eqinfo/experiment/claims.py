@@ -1,0 +1,146 @@
+"""The paper's claims, judged from a results dict (results.json) -- never hard-coded.
+
+Each claim gets one verdict: "reproduced", "not reproduced", or "not yet measurable" (its runs are
+missing, or its precondition -- e.g. that M2 learns anything at all at this scale -- fails), and a
+detail line with the numbers it was decided on.
+
+"Learned" (the paper's "stays at uniform" vs "learns"): M2's validation bits/byte is at least
+LEARN_MARGIN (1%, relative) below the better of the stream's uniform and unigram bits/byte, i.e.
+M2 beat the best trivial model of its tokens by more than evaluation noise.
+"""
+from __future__ import annotations
+
+import math
+
+LEARN_MARGIN = 0.01
+REPRODUCED, NOT_REPRODUCED, NOT_MEASURABLE = "reproduced", "not reproduced", "not yet measurable"
+
+
+def trivial_bpb(r: dict) -> float:
+    return min(r["uniform_bpb"], r["unigram_bpb"])
+
+
+def learned(r: dict | None) -> bool | None:
+    """True/False, or None when the method has no M2 result."""
+    if not r or r.get("m2_bpb") is None:
+        return None
+    return r["m2_bpb"] < (1.0 - LEARN_MARGIN) * trivial_bpb(r)
+
+
+def gain(r: dict) -> float:
+    """Relative improvement of M2 over the best trivial model (0 = nothing learned)."""
+    return 1.0 - r["m2_bpb"] / trivial_bpb(r)
+
+
+def _fmt(name: str, r: dict) -> str:
+    return (f"{name}: M2 {r['m2_bpb']:.3f} vs uniform {r['uniform_bpb']:.3f} / unigram "
+            f"{r['unigram_bpb']:.3f} bits/byte")
+
+
+def _kendall_tau(xs, ys) -> float:
+    pairs = [(i, j) for i in range(len(xs)) for j in range(i + 1, len(xs))]
+    s = sum(math.copysign(1, (xs[i] - xs[j]) * (ys[i] - ys[j])) if (xs[i] - xs[j]) * (ys[i] - ys[j])
+            else 0 for i, j in pairs)
+    return s / len(pairs) if pairs else 0.0
+
+
+def judge(results: dict) -> list[dict]:
+    M = {k: v for k, v in results["methods"].items() if v.get("m2_bpb") is not None}
+    any_learned = any(learned(r) for r in M.values())
+    out = []
+
+    def add(claim, verdict, detail):
+        out.append({"claim": claim, "verdict": verdict, "detail": detail})
+
+    # 1. AC and StaticAC stay at uniform.
+    c = "AC and StaticAC stay at uniform (nothing learned)"
+    names = [m for m in ("ac-v256", "ac-v65k", "staticac-v256", "staticac-v65k") if m in M]
+    if not names:
+        add(c, NOT_MEASURABLE, "no AC / StaticAC run")
+    elif not any_learned:
+        add(c, NOT_MEASURABLE, "no method learned anything at this scale, so staying at uniform "
+            "says nothing; " + "; ".join(_fmt(m, M[m]) for m in names))
+    else:
+        ok = not any(learned(M[m]) for m in names)
+        add(c, REPRODUCED if ok else NOT_REPRODUCED, "; ".join(_fmt(m, M[m]) for m in names))
+
+    # 2. EqualInfoAC b16 learns.
+    c = "EqualInfoAC[b16] learns"
+    names = [m for m in ("equalinfo-b16-v256", "equalinfo-b16-v65k") if m in M]
+    controls = [m for m in ("bytes", "sentencepiece") if m in M]
+    if not names:
+        add(c, NOT_MEASURABLE, "no EqualInfoAC b16 run")
+    elif all(learned(M[m]) for m in names):
+        add(c, REPRODUCED, "; ".join(_fmt(m, M[m]) for m in names))
+    elif controls and not any(learned(M[m]) for m in controls):
+        add(c, NOT_MEASURABLE, "even Bytes/SentencePiece did not learn at this scale; "
+            + "; ".join(_fmt(m, M[m]) for m in names + controls))
+    else:
+        add(c, NOT_REPRODUCED, "; ".join(_fmt(m, M[m]) for m in names))
+
+    # 3. v65k beats v256 (EqualInfoAC; decided on b16, the paper's headline pair).
+    c = "v65k beats v256 (EqualInfoAC, same window)"
+    pairs = [(b, M[f"equalinfo-b{b}-v256"], M[f"equalinfo-b{b}-v65k"]) for b in (16, 24, 32, 64, 128)
+             if f"equalinfo-b{b}-v256" in M and f"equalinfo-b{b}-v65k" in M]
+    detail = "; ".join(f"b{b}: v65k {hi['m2_bpb']:.3f} vs v256 {lo['m2_bpb']:.3f}"
+                       for b, lo, hi in pairs)
+    b16 = [p for p in pairs if p[0] == 16]
+    if not b16:
+        add(c, NOT_MEASURABLE, "no EqualInfoAC b16 pair" + (f"; {detail}" if detail else ""))
+    elif not (learned(b16[0][1]) or learned(b16[0][2])):
+        add(c, NOT_MEASURABLE, "neither EqualInfoAC b16 run learned; " + detail)
+    else:
+        add(c, REPRODUCED if b16[0][2]["m2_bpb"] < b16[0][1]["m2_bpb"] else NOT_REPRODUCED, detail)
+
+    # 4. Shorter windows learn better: the gain over the trivial models falls as b grows.
+    c = "shorter windows learn better (gain over the trivial models falls with b)"
+    per_v, parts = [], []
+    for v in ("256", "65k"):
+        rows = sorted((b, M[f"equalinfo-b{b}-v{v}"]) for b in (16, 24, 32, 64, 128)
+                      if f"equalinfo-b{b}-v{v}" in M)
+        if len(rows) >= 3:
+            bs, gs = [b for b, _ in rows], [gain(r) for _, r in rows]
+            tau = _kendall_tau(bs, gs)
+            per_v.append((tau <= -0.6 and gs[0] == max(gs), any(learned(r) for _, r in rows)))
+            parts.append(f"v{v}: gain " + ", ".join(f"b{b} {g:+.1%}" for b, g in zip(bs, gs))
+                         + f" (Kendall tau {tau:+.2f})")
+    if not per_v:
+        add(c, NOT_MEASURABLE, "fewer than 3 window sizes at any vocabulary")
+    elif not any(lr for _, lr in per_v):
+        add(c, NOT_MEASURABLE, "no EqualInfoAC run learned; " + "; ".join(parts))
+    else:
+        add(c, REPRODUCED if all(ok for ok, lr in per_v if lr) else NOT_REPRODUCED,
+            "; ".join(parts))
+
+    # 5. GZip learns but stays worse than M1 alone.
+    c = "GZip learns, but stays worse than M1 alone"
+    names = [m for m in ("gzip-v256", "gzip-v65k") if m in M]
+    m1 = results.get("m1", {}).get("bpb")
+    if not names or m1 is None:
+        add(c, NOT_MEASURABLE, "no GZip run" if not names else "no M1 bits/byte")
+    else:
+        d = "; ".join(_fmt(m, M[m]) for m in names) + f"; M1 alone {m1:.3f} bits/byte " \
+            f"({results['m1'].get('source', '')})"
+        learns = all(learned(M[m]) for m in names)
+        worse = all(M[m]["m2_bpb"] > m1 for m in names)
+        if not learns and not any_learned:
+            add(c, NOT_MEASURABLE, "no method learned at this scale; " + d)
+        else:
+            add(c, REPRODUCED if learns and worse else NOT_REPRODUCED, d)
+
+    # 6. EqualInfoAC[b16, v65k] vs Bytes at equal inference FLOPs/byte.
+    c = "EqualInfoAC[b16, v65k] beats Bytes at equal inference FLOPs/byte"
+    e, by = M.get("equalinfo-b16-v65k"), M.get("bytes")
+    if not e or not by:
+        add(c, NOT_MEASURABLE, "needs both runs")
+    else:
+        d = (f"EqualInfoAC[b16, v65k] {e['m2_bpb']:.3f} bits/byte at {e['flops_per_byte']:.3g} "
+             f"FLOPs/byte; Bytes {by['m2_bpb']:.3f} at {by['flops_per_byte']:.3g}")
+        if e["m2_bpb"] <= by["m2_bpb"] and e["flops_per_byte"] <= by["flops_per_byte"]:
+            add(c, REPRODUCED, d + " (better for fewer FLOPs)")
+        elif e["m2_bpb"] > by["m2_bpb"] and e["flops_per_byte"] >= by["flops_per_byte"]:
+            add(c, NOT_REPRODUCED, d + " (worse for more FLOPs)")
+        else:
+            add(c, NOT_MEASURABLE, d + ": the points differ in FLOPs/byte in the direction that "
+                "favours the better one; equal-FLOPs needs a sweep over M2 sizes")
+    return out
