@@ -1,5 +1,7 @@
 """results.json -> docs/results.md + PNG plots (Fig. 3: bits/byte vs FLOPs/byte; Fig. 10: accuracy
-and loss by position inside a window over training). Re-render without retraining:
+and loss by position inside a window over training; Fig. 11: KL divergence from uniform of n-bit
+tokens and bit n-grams; stability of a sentence's tokens under other contexts -- the analyses
+are computed by eqinfo.experiment.analyses). Re-render without retraining:
 
     python -m eqinfo.experiment.report runs/experiment/small/results.json --docs docs
 """
@@ -31,8 +33,10 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
          + f"; train text {_f(sc['train_bytes'], '{:,}')} bytes (per-family: "
          f"{sc['train_bytes_by_family'] or 'none'}), validation text "
          f"{results.get('val_text_bytes') and format(results['val_text_bytes'], ',')} bytes "
-         "(the same for every method). Paper: C4, M2 25m, 200k steps x 256 x 512 tokens.", "",
-         "## Claims", "", "| claim | verdict | numbers |", "|---|---|---|"]
+         "(the same for every method). Paper: C4, M2 25m, 200k steps x 256 x 512 tokens.", ""]
+    if results.get("note"):
+        L += [f"> **Note:** {results['note']}", ""]
+    L += ["## Claims", "", "| claim | verdict | numbers |", "|---|---|---|"]
     for c in claims:
         L.append(f"| {c['claim']} | **{c['verdict']}** | {c['detail']} |")
     L += ["", f"\"Learned\" = M2 at least 1% below the better of the uniform and unigram "
@@ -57,14 +61,135 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
             + f" ({_f(paper_flops_per_byte(name), '{:.3g}')}) | {r['bytes_per_step']:.2f} | "
             f"{_f(r.get('tokens_seen'), '{:,}')} |")
     L += [""]
-    for key, title in (("fig3", "Bits/byte vs inference FLOPs/byte (paper Fig. 3)"),
-                       ("fig10", "Accuracy and loss by token position inside a window over "
-                                 "training (paper Fig. 10)")):
-        if key in plots:
-            L += [f"## {title}", "", f"![{title}]({plots[key]})", ""]
+    title = "Bits/byte vs inference FLOPs/byte (paper Fig. 3)"
+    if "fig3" in plots:
+        L += [f"## {title}", "", f"![{title}]({plots['fig3']})", ""]
+    L += _fig10_section(results, plots)
+    an = results.get("analyses") or {}
+    L += _kl_section(results, an.get("kl") or {}, plots)
+    L += _stability_section(results, an.get("stability") or {}, plots)
     L += ["Per-run logs: `log.csv` and `positions.csv` in each run directory "
-          f"(`{results.get('runs_dir', '')}`).", ""]
+          f"(`{results.get('runs_dir', '')}`"
+          + (f"; finished runs are kept in `{results['results_dir']}`" if results.get("results_dir")
+             else "") + ").", ""]
     return "\n".join(L)
+
+
+def _ordered(results: dict, names) -> list[str]:
+    names = set(names)
+    return [m for m in METHODS if m in names] + sorted(n for n in names if n not in METHODS)
+
+
+def _label(results: dict, name: str) -> str:
+    r = results["methods"].get(name)
+    return r["label"] if r else name
+
+
+def final_positions(r: dict) -> tuple[int | None, dict[int, dict]]:
+    """(step, {position: curve row}) of the last evaluation in a run's positions_curve."""
+    curve = r.get("positions_curve") or []
+    if not curve:
+        return None, {}
+    last = max(c["step"] for c in curve)
+    return last, {c["position"]: c for c in curve if c["step"] == last}
+
+
+def _fig10_section(results: dict, plots: dict) -> list[str]:
+    title = "Accuracy and loss by token position inside a window over training (paper Fig. 10)"
+    rows = [(n, r) for n, r in results["methods"].items()
+            if (r.get("window_tokens") or 0) > 1 and r.get("positions_curve")]
+    if not rows and "fig10" not in plots:
+        return []
+    L = [f"## {title}", ""]
+    if rows:
+        k = max(r["window_tokens"] for _, r in rows)
+        L += ["Final evaluation, per token position inside a window: accuracy / loss (nats). "
+              "Paper: M2 learns position #1 first, then #2, ...; later positions much later or "
+              "never. Chance accuracy is 1/vocab.", "",
+              "| method | tokens trained | " + " | ".join(f"#{p + 1}" for p in range(k)) + " |",
+              "|---|---|" + "---|" * k]
+        for n in _ordered(results, [n for n, _ in rows]):
+            r = results["methods"][n]
+            _, pos = final_positions(r)
+            cells = [f"{pos[p]['accuracy']:.3f} / {pos[p]['loss_nats']:.2f}" if p in pos else ""
+                     for p in range(k)]
+            L.append(f"| {r['label']} | {_f(r.get('tokens_seen'), '{:,}')} | " + " | ".join(cells) + " |")
+        L.append("")
+    if "fig10" in plots:
+        L += [f"![{title}]({plots['fig10']})", ""]
+    return L
+
+
+KL_TABLE_TOKENS = (1, 4, 8, 12, 16)
+NOISE_SD = 3  # |KL| within NOISE_SD null standard deviations: indistinguishable from random
+KL_TABLE_NGRAMS = (4, 8, 12, 16)
+
+
+def _kl_cell(e: dict, kind: str, n: int) -> str:
+    if n not in e["n"]:
+        return ""
+    i = e["n"].index(n)
+    v, sd = e[kind][i], e[kind + "_null_sd"][i]
+    return f"~0 (±{NOISE_SD * sd:.2g})" if abs(v) <= NOISE_SD * sd else f"{v:.3g}"
+
+
+def _kl_section(results: dict, kl: dict, plots: dict) -> list[str]:
+    M = kl.get("methods") or {}
+    if not M:
+        return []
+    st = kl.get("settings", {})
+    title = "KL divergence of n-bit tokens and bit n-grams from uniform (paper Fig. 11)"
+    L = [f"## {title}", "",
+         "KL(empirical || uniform) in bits per n-bit value, of each method's validation token "
+         f"stream (its first {st.get('max_bits', 0):,} bits; Bytes = the UTF-8 text itself), "
+         "bias-corrected by the same statistic on "
+         f"{st.get('null_draws')} uniformly random streams of the same length "
+         f"(eqinfo.analysis.token_kl). \"~0 (±x)\": within x = {NOISE_SD} standard deviations of "
+         "the random streams' values, i.e. indistinguishable from random bits of this length. Paper: AC is "
+         "indistinguishable from random; EqualInfoAC[b16] keeps the most non-uniformity among the "
+         "AC variants; GZip the most overall.", "",
+         "| method | stream bits | " + " | ".join(f"tokens n={n}" for n in KL_TABLE_TOKENS)
+         + " | " + " | ".join(f"n-grams n={n}" for n in KL_TABLE_NGRAMS) + " |",
+         "|---|---|" + "---|" * (len(KL_TABLE_TOKENS) + len(KL_TABLE_NGRAMS))]
+    for m in _ordered(results, M):
+        e = M[m]
+        L.append(f"| {_label(results, m)} | {e['bits']:,}{' (cut)' if e.get('capped') else ''} | "
+                 + " | ".join(_kl_cell(e, "tokens", n) for n in KL_TABLE_TOKENS) + " | "
+                 + " | ".join(_kl_cell(e, "ngrams", n) for n in KL_TABLE_NGRAMS) + " |")
+    L += ["", f"Cost: {sum(e.get('seconds', 0) for e in M.values()):.1f} CPU-s in all (each entry "
+          "is cached in results.json and reused while its validation shard is unchanged).", ""]
+    if "fig11" in plots:
+        L += [f"![{title}]({plots['fig11']})", ""]
+    return L
+
+
+def _stability_section(results: dict, st: dict, plots: dict) -> list[str]:
+    M = st.get("methods") or {}
+    if not M:
+        return [f"## Stability", "", f"Not computed: {st['skipped']}.", ""] if st.get("skipped") else []
+    s = st.get("settings", {})
+    L = ["## Stability of a sentence's tokens under other contexts", "",
+         f"{s.get('sentences')} validation sentences, each tokenized after {s.get('prefixes')} "
+         "different preceding sentences (eqinfo.analysis.stability): the tokens that change when "
+         "the sentence is appended (its tail) are compared between contexts by Levenshtein "
+         "distance. Mean = over sentences of each sentence's mean over context pairs; median = "
+         "the median over sentences of that mean; normalised = distance / longer tail; distinct "
+         "= distinct tails / contexts (1 / contexts when perfectly stable). Seconds: CPU time "
+         "to compute (a v65k method reuses the M1 encoding of its v256 twin). Paper: "
+         "SentencePiece stable, AC unstable, EqualInfoAC in between.", "",
+         "| method | mean Levenshtein | median | normalised | tail tokens | distinct tails | seconds |",
+         "|---|---|---|---|---|---|---|"]
+    for m in _ordered(results, M):
+        e = M[m]
+        L.append(f"| {_label(results, m)} | {e['mean_levenshtein']:.2f} | {e['median_levenshtein']:.2f} "
+                 f"| {e['mean_normalized_levenshtein']:.3f} | {e['mean_tail_tokens']:.1f} "
+                 f"| {e['distinct_tail_fraction']:.2f} | {e.get('seconds', 0):.1f} |")
+    L += [""]
+    if st.get("note"):
+        L += [f"Note: {st['note']}", ""]
+    if "stability" in plots:
+        L += [f"![stability]({plots['stability']})", ""]
+    return L
 
 
 def plot_fig3(results: dict, path: Path) -> None:
@@ -72,8 +197,7 @@ def plot_fig3(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    fams = {"bytes": "k", "sentencepiece": "tab:gray", "ac": "tab:red", "staticac": "tab:purple",
-            "gzip": "tab:brown", "equalinfo": "tab:blue"}
+    fams = FAMILY_COLORS
     for name, r in results["methods"].items():
         if r.get("m2_bpb") is None:
             continue
@@ -130,6 +254,86 @@ def plot_fig10(results: dict, path: Path) -> bool:
     return True
 
 
+FAMILY_COLORS = {"bytes": "k", "sentencepiece": "tab:gray", "ac": "tab:red",
+                 "staticac": "tab:purple", "gzip": "tab:brown", "equalinfo": "tab:blue"}
+
+
+def kl_plot_methods(kl: dict) -> list[str]:
+    """The methods drawn in the KL plot: v256 streams (their v65k twins have the same bits up to
+    each document's last token), a v65k stream only where its v256 twin is missing."""
+    M = kl.get("methods") or {}
+    return [m for m in M if not (m.endswith("-v65k") and m[:-4] + "v256" in M)]
+
+
+def plot_fig11(results: dict, path: Path) -> bool:
+    kl = (results.get("analyses") or {}).get("kl") or {}
+    names = _ordered(results, kl_plot_methods(kl))
+    if not names:
+        return False
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    floor = 1e-5
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    eq = [m for m in names if m.startswith("equalinfo")]
+    for m in names:
+        e = kl["methods"][m]
+        fam = m.split("-")[0]
+        col = FAMILY_COLORS.get(fam, "tab:green")
+        if fam == "equalinfo":  # shades of blue by window size
+            col = plt.get_cmap("Blues")(0.95 - 0.6 * eq.index(m) / max(1, len(eq) - 1))
+        for ax, kind in zip(axes, ("tokens", "ngrams")):
+            n = np.array(e["n"])
+            v, sd = np.array(e[kind]), np.array(e[kind + "_null_sd"])
+            y = np.maximum(v, floor)
+            ax.plot(n, y, color=col, lw=1.2, label=_label(results, m))
+            sig = np.abs(v) > NOISE_SD * sd
+            ax.scatter(n[sig], y[sig], color=col, s=14)
+            ax.scatter(n[~sig], y[~sig], facecolors="none", edgecolors=col, s=14)
+    for ax, t in zip(axes, ("non-overlapping n-bit tokens", "overlapping bit n-grams")):
+        ax.set_yscale("log")
+        ax.set_xlabel("n (bits)")
+        ax.set_title(t, fontsize=9)
+        ax.grid(alpha=0.3, which="both")
+    axes[0].set_ylabel("KL from uniform (bits), bias-corrected")
+    axes[1].legend(fontsize=6, ncol=2)
+    fig.suptitle(f"scale {results['scale']['name']}: validation streams; hollow = within {NOISE_SD} sd of "
+                 f"random bits, values <= {floor:g} drawn at {floor:g}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def plot_stability(results: dict, path: Path) -> bool:
+    st = (results.get("analyses") or {}).get("stability") or {}
+    names = _ordered(results, st.get("methods") or {})
+    if not names:
+        return False
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for i, m in enumerate(names):
+        e = st["methods"][m]
+        col = FAMILY_COLORS.get(m.split("-")[0], "tab:green")
+        ax.bar(i, e["mean_normalized_levenshtein"], color=col, alpha=0.5)
+        ys = [p["mean_normalized_levenshtein"] for p in e.get("per_sentence", [])]
+        ax.scatter([i] * len(ys), ys, color=col, s=10, zorder=3)
+    ax.set_xticks(range(len(names)), [_label(results, m) for m in names], rotation=20,
+                  fontsize=7, ha="right")
+    ax.set_ylabel("normalised Levenshtein distance")
+    ax.set_ylim(0, 1.05)
+    ax.set_title("stability: bar = mean, dots = sentences (0 = same tokens in every context)",
+                 fontsize=9)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
 def write_report(results: dict, docs_dir: Path, md_name: str = "results.md") -> Path:
     """results.md and its PNGs (named by scale) in docs_dir."""
     docs_dir.mkdir(parents=True, exist_ok=True)
@@ -141,6 +345,10 @@ def write_report(results: dict, docs_dir: Path, md_name: str = "results.md") -> 
     f10 = docs_dir / f"results_{name}_fig10.png"
     if plot_fig10(results, f10):
         plots["fig10"] = f10.name
+    for key, fn in (("fig11", plot_fig11), ("stability", plot_stability)):
+        f = docs_dir / f"results_{name}_{key}.png"
+        if fn(results, f):
+            plots[key] = f.name
     md = docs_dir / md_name
     md.write_text(render_markdown(results, plots))
     return md

@@ -7,12 +7,23 @@ report.
     eqinfo-experiment --scale small --report-only            # re-collect results, re-render docs
 
 Layout under --out (default runs/experiment/<scale>/): shards/{train,val}/<method>.shard (unless
---shards), runs/<method>/ (eqinfo.m2.train's run directory, train.out = its stdout),
-results.json (machine-readable: everything docs/results.md is rendered from).
+--shards), runs/<method>/ (eqinfo.m2.train's run directory, train.out = its stdout,
+shard_identity.json = the shards it was started on), results.json (machine-readable: everything
+docs/results.md is rendered from, analyses included: eqinfo.experiment.analyses).
 
 Resumable: compression reuses shards whose sidecar records the same settings; a run with a
 result.json is finished and skipped; an interrupted run resumes from its ckpt.pt. SIGTERM/SIGINT
 are forwarded to the training processes, which checkpoint and exit.
+
+Across sessions (runs/ is not kept, committed files are): --results-dir (default
+results/<scale>/ in the repository, "" to disable) receives, for every finished run, the small
+files collect() needs -- runs/<method>/{result.json, log.csv, positions.csv, config.json},
+result.json with `shard_identity` added -- and a copy of results.json. A method counts as
+finished when runs/<method> or --results-dir holds its result.json and the recorded shard
+identity (method, model_hash, tokens_out, bytes_in of its train and val shards) equals the
+current shards'; otherwise it is (re)trained, a mismatch is reported, and a stale local run
+directory is moved to runs/<method>.stale. With no validation shard at all (fresh machine),
+--report-only re-renders <results-dir>/results.json as it is, with a note saying so.
 """
 from __future__ import annotations
 
@@ -22,6 +33,7 @@ import dataclasses
 import json
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,13 +43,139 @@ from pathlib import Path
 from ..m1 import get_preset as m1_preset
 from ..m2 import get_preset, non_embedding_params
 from ..shards import read_shard
+from .analyses import KL_MAX_BITS, run_analyses, shard_identity
 from .baselines import shard_baselines
 from .flops import inference_flops_per_byte
 from .methods import METHODS, PAPER_M1_BPB, parse_method
 from .report import write_report
 from .scales import SCALES, Scale, get_scale
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _find_repo_root() -> Path:
+    """The repository: in-tree, three levels up; installed, the one eqinfo.resources finds."""
+    here = Path(__file__).resolve().parents[3]
+    if (here / "python" / "eqinfo").is_dir():
+        return here
+    try:
+        from ..resources import repo_root
+        return repo_root()
+    except (FileNotFoundError, ImportError):
+        return here
+
+
+REPO_ROOT = _find_repo_root()
+RUN_FILES = ("log.csv", "positions.csv", "config.json")  # + result.json, written last
+IDENTITY_FILE = "shard_identity.json"
+# Shard-derived fields of a results row that need the TRAIN shard (reused from the previous
+# results.json when only the validation shard is present).
+TRAIN_FIELDS = ("unigram_bpb", "train_tokens", "train_text_bytes")
+
+
+# ----------------------------------------------------------------------------- shard identity
+
+def shard_identities(shards: Path, method: str) -> dict:
+    """{"train": identity or None, "val": identity or None} of a method's current shards."""
+    out = {}
+    for split in ("train", "val"):
+        p = shards / split / f"{method}.shard"
+        if p.exists():
+            sh = read_shard(p, check_tokens=False)
+            out[split] = shard_identity(sh.meta, sh.n_tokens, sh.text_bytes)
+        else:
+            out[split] = None
+    return out
+
+
+def identity_mismatch(recorded: dict | None, current: dict) -> str:
+    """"" if `recorded` (a run's) agrees with `current` on every split present now, else what
+    differs. A run without a recorded identity never matches."""
+    if not recorded:
+        return "no recorded shard identity"
+    diffs = []
+    for split in ("train", "val"):
+        cur, rec = current.get(split), (recorded.get(split) or {})
+        if cur is None:
+            continue
+        diffs += [f"{split}.{k} {rec.get(k)} -> {v}" for k, v in cur.items() if rec.get(k) != v]
+    return "; ".join(diffs)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def finished_run(method: str, current: dict, runs: Path, results_dir: Path | None) -> Path | None:
+    """The directory holding `method`'s finished run on the current shards: runs/<method> (if
+    its recorded identity matches, or it has none: a run from before identities were recorded),
+    else <results_dir>/runs/<method> (identity must match); None if neither."""
+    local = runs / method
+    if (local / "result.json").exists():
+        rec = _read_json(local / IDENTITY_FILE)
+        if rec is None or not identity_mismatch(rec, current):
+            return local
+    if results_dir is not None:
+        kept = results_dir / "runs" / method
+        res = _read_json(kept / "result.json")
+        if res is not None and not identity_mismatch(res.get("shard_identity"), current):
+            return kept
+    return None
+
+
+def _retire_stale(method: str, current: dict, runs: Path, results_dir: Path | None) -> None:
+    """Before (re)training: report runs made on other shards; move a stale local directory
+    (result or checkpoint of other shards) to runs/<method>.stale so training starts afresh."""
+    local = runs / method
+    rec = _read_json(local / IDENTITY_FILE)
+    if rec is not None and (why := identity_mismatch(rec, current)):
+        stale = runs / f"{method}.stale"
+        print(f"[experiment] {method}: {local} was trained on other shards ({why}); moved to "
+              f"{stale}, retraining", file=sys.stderr)
+        shutil.rmtree(stale, ignore_errors=True)
+        local.rename(stale)
+    if results_dir is not None:
+        res = _read_json(results_dir / "runs" / method / "result.json")
+        if res is not None and (why := identity_mismatch(res.get("shard_identity"), current)):
+            print(f"[experiment] {method}: the result kept in {results_dir} is for other shards "
+                  f"({why}); retraining", file=sys.stderr)
+
+
+def _start_run(method: str, current: dict, runs: Path) -> None:
+    (runs / method).mkdir(parents=True, exist_ok=True)
+    (runs / method / IDENTITY_FILE).write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def persist_run(method: str, shards: Path, runs: Path, results_dir: Path) -> bool:
+    """Copy runs/<method>'s finished run (small files only) into <results_dir>/runs/<method>,
+    result.json last and with `shard_identity`. -> whether it was copied."""
+    src = runs / method
+    res = _read_json(src / "result.json")
+    if res is None:
+        return False
+    current = shard_identities(shards, method)
+    rec = _read_json(src / IDENTITY_FILE) or current   # no identity file: made on these shards
+    if identity_mismatch(rec, current):
+        return False
+    dst = results_dir / "runs" / method
+    text = json.dumps(dict(res, shard_identity=rec), indent=1, sort_keys=True) + "\n"
+    if (dst / "result.json").exists() and (dst / "result.json").read_text() == text:
+        return False
+    dst.mkdir(parents=True, exist_ok=True)
+    (dst / "result.json").unlink(missing_ok=True)   # an incomplete copy is never "finished"
+    for name in RUN_FILES:
+        if (src / name).exists():
+            shutil.copyfile(src / name, dst / name)
+    _write_atomic(dst / "result.json", text)
+    return True
 
 
 def compress_all(scale: Scale, methods: list[str], shards: Path, threads: int, data=None) -> None:
@@ -70,17 +208,30 @@ def train_command(scale: Scale, method: str, shards: Path, run_dir: Path, thread
 
 
 def run_all(scale: Scale, methods: list[str], shards: Path, runs: Path, jobs: int,
-            threads: int) -> list[str]:
-    """Train every unfinished method, `jobs` processes at a time (0: one by one in this process,
-    for tests). -> methods that failed."""
+            threads: int, results_dir: Path | None = None) -> list[str]:
+    """Train every unfinished method (finished_run), `jobs` processes at a time (0: one by one
+    in this process, for tests); copy each finished run to results_dir. -> methods that failed."""
     from tqdm import tqdm
-    todo = [m for m in methods if not (runs / m / "result.json").exists()]
+    ident = {m: shard_identities(shards, m) for m in methods}
+    todo = [m for m in methods if finished_run(m, ident[m], runs, results_dir) is None]
+    for m in todo:
+        _retire_stale(m, ident[m], runs, results_dir)
+
+    def finish(m) -> bool:
+        ok = (runs / m / "result.json").exists()
+        if ok and results_dir is not None:
+            persist_run(m, shards, runs, results_dir)
+        return ok
     if jobs == 0:
         from ..m2 import train as m2_train
+        failed = []
         for m in todo:
+            _start_run(m, ident[m], runs)
             argv = train_command(scale, m, shards, runs / m, threads)[3:]
             m2_train.train(m2_train.build_parser().parse_args(argv))
-        return [m for m in todo if not (runs / m / "result.json").exists()]
+            if not finish(m):
+                failed.append(m)
+        return failed
     # Longest first (v65k softmax, then SentencePiece) so the last job is a short one.
     todo.sort(key=lambda m: -read_shard(shards / "val" / f"{m}.shard", check_tokens=False).vocab_size)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
@@ -100,7 +251,7 @@ def run_all(scale: Scale, methods: list[str], shards: Path, runs: Path, jobs: in
         while (todo and not stop["flag"]) or running:
             while todo and len(running) < jobs and not stop["flag"]:
                 m = todo.pop(0)
-                (runs / m).mkdir(parents=True, exist_ok=True)
+                _start_run(m, ident[m], runs)
                 log = open(runs / m / "train.out", "a")
                 running[m] = subprocess.Popen(train_command(scale, m, shards, runs / m, threads),
                                               stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -110,7 +261,7 @@ def run_all(scale: Scale, methods: list[str], shards: Path, runs: Path, jobs: in
             for m, p in list(running.items()):
                 if p.poll() is not None:
                     del running[m]
-                    ok = p.returncode == 0 and (runs / m / "result.json").exists()
+                    ok = p.returncode == 0 and finish(m)
                     if not ok and not stop["flag"]:
                         failed.append(m)
                     bar.write(f"[experiment] {m}: {'done' if ok else f'exit {p.returncode}'}")
@@ -133,34 +284,58 @@ def _positions_curve(run_dir: Path) -> list[dict]:
                 for r in csv.DictReader(fh)]
 
 
-def collect(scale: Scale, methods: list[str], shards: Path, runs: Path) -> dict:
-    """The machine-readable results of every method with shards (M2 fields None if not run)."""
+def collect(scale: Scale, methods: list[str], shards: Path, runs: Path,
+            results_dir: Path | None = None, previous: dict | None = None) -> dict:
+    """The machine-readable results of every method with a validation shard (M2 fields None if
+    not run). A finished run is taken from runs/ or results_dir (finished_run); a method whose
+    train shard is absent reuses the train-derived fields of `previous` (the last results.json)
+    when that row was made on the same validation shard, else it is left out."""
     m2_cfg = get_preset(scale.preset)
     n_ne = non_embedding_params(m2_cfg)
     m1_cfg = m1_preset("m1-3m")
     out = {"scale": dataclasses.asdict(scale), "m2_non_embedding_params": n_ne,
            "m1_config": m1_cfg.to_dict(), "runs_dir": str(runs), "shards_dir": str(shards),
+           "results_dir": str(results_dir) if results_dir is not None else None,
            "methods": {}}
+    prev_rows = (previous or {}).get("methods") or {}
     val_bytes = set()
     for m in methods:
         tr_p, va_p = shards / "train" / f"{m}.shard", shards / "val" / f"{m}.shard"
-        if not (tr_p.exists() and va_p.exists()):
+        if not va_p.exists():
             continue
+        ident = shard_identities(shards, m)
         info = parse_method(m)
-        tr, va = read_shard(tr_p), read_shard(va_p)
-        base = shard_baselines(tr, va)
+        va = read_shard(va_p)
+        if tr_p.exists():
+            base = shard_baselines(read_shard(tr_p), va)
+        else:
+            prev = prev_rows.get(m)
+            if not prev or identity_mismatch(prev.get("shard_identity"), ident):
+                print(f"[experiment] {m}: no train shard and no earlier results for this "
+                      "validation shard: left out", file=sys.stderr)
+                continue
+            base = shard_baselines(va, va)   # val-only fields; the train ones from `prev`
+            base.update({k: prev[k] for k in TRAIN_FIELDS})
+            ident["train"] = prev["shard_identity"]["train"]
         val_bytes.add(base["val_text_bytes"])
         fl = inference_flops_per_byte(m, n_ne, va.bytes_per_token, m1_cfg)
         row = {"label": info.label, "family": info.family, "b": info.b,
                "token_bits": info.token_bits, "window_tokens": info.window_tokens,
-               "bytes_per_token": va.bytes_per_token, **base, **fl, "m2_bpb": None}
-        res = runs / m / "result.json"
-        if res.exists():
-            r = json.loads(res.read_text())
+               "bytes_per_token": va.bytes_per_token, **base, **fl, "m2_bpb": None,
+               "shard_identity": ident}
+        run_dir = finished_run(m, ident, runs, results_dir)
+        if run_dir is None and results_dir is not None:
+            kept = _read_json(results_dir / "runs" / m / "result.json")
+            if kept is not None:
+                print(f"[experiment] {m}: the result kept in {results_dir} is for other shards "
+                      f"({identity_mismatch(kept.get('shard_identity'), ident)}): not used",
+                      file=sys.stderr)
+        if run_dir is not None:
+            r = json.loads((run_dir / "result.json").read_text())
             row.update(m2_bpb=r["val_bpb"], m2_loss_nats=r["val_loss_nats"], m2_acc=r["val_acc"],
                        tokens_seen=r["tokens_seen"], steps=r["steps"], epochs=r["epochs"],
                        elapsed_s=r["elapsed_s"], train_flops=r["train_flops"],
-                       positions_curve=_positions_curve(runs / m))
+                       positions_curve=_positions_curve(run_dir), run_dir=str(run_dir))
             if r["val_text_bytes"] != base["val_text_bytes"]:
                 raise ValueError(f"{m}: run evaluated {r['val_text_bytes']} text bytes, the "
                                  f"shard has {base['val_text_bytes']}: stale run directory?")
@@ -174,6 +349,22 @@ def collect(scale: Scale, methods: list[str], shards: Path, runs: Path) -> dict:
     out["m1"] = ({"bpb": ac["uniform_bpb"], "source": "AC with our M1 on this validation text"}
                  if ac else {"bpb": PAPER_M1_BPB, "source": "the paper's M1 (no AC shard here)"})
     return out
+
+
+def load_previous(*paths: Path) -> dict:
+    """The previous results.json to reuse from: the first readable of `paths`, its analyses
+    merged with those of the others (each cached entry carries its own key, checked on reuse)."""
+    found = [r for r in (_read_json(p) for p in paths if p is not None) if r]
+    if not found:
+        return {}
+    prev = dict(found[0])
+    analyses: dict = {}
+    for r in reversed(found):  # the first path wins
+        for name, block in (r.get("analyses") or {}).items():
+            mine = analyses.setdefault(name, {"methods": {}})
+            mine["methods"].update((block or {}).get("methods") or {})
+    prev["analyses"] = analyses
+    return prev
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,6 +382,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results-name", default="results.md")
     p.add_argument("--device", default=None, help="override the scale's device (auto/cpu/cuda)")
     p.add_argument("--report-only", action="store_true", help="collect and render, train nothing")
+    p.add_argument("--results-dir", default=None,
+                   help="kept results (finished runs' small files + results.json), committed so "
+                        "they survive the session; default: results/<scale>; '' disables")
+    p.add_argument("--kl-max-bits", type=int, default=KL_MAX_BITS,
+                   help="KL analysis: bits of each validation stream used")
+    p.add_argument("--stability-sentences", type=int, default=None,
+                   help="stability analysis: sentences measured (default: by scale; 0 skips it)")
+    p.add_argument("--stability-prefixes", type=int, default=None,
+                   help="stability analysis: contexts per sentence (default: by scale)")
     return p
 
 
@@ -203,6 +403,8 @@ def main(argv=None) -> int:
     out = Path(a.out) if a.out else REPO_ROOT / "runs" / "experiment" / scale.name
     shards = Path(a.shards) if a.shards else out / "shards"
     runs = out / "runs"
+    results_dir = (None if a.results_dir == "" else
+                   Path(a.results_dir) if a.results_dir else REPO_ROOT / "results" / scale.name)
     failed = []
     if not a.report_only:
         if not a.shards:
@@ -211,14 +413,36 @@ def main(argv=None) -> int:
                    if not (shards / s / f"{m}.shard").exists()]
         if missing:
             raise SystemExit(f"missing shards in {shards}: {sorted(set(missing))}")
-        failed = run_all(scale, methods, shards, runs, a.jobs, a.threads)
-    results = collect(scale, methods, shards, runs)
+        failed = run_all(scale, methods, shards, runs, a.jobs, a.threads, results_dir)
+    kept = results_dir / "results.json" if results_dir is not None else None
+    previous = load_previous(out / "results.json", kept)
+    if results_dir is not None:   # runs finished before --results-dir existed, or elsewhere
+        for m in methods:
+            if (shards / "train" / f"{m}.shard").exists() and (shards / "val" / f"{m}.shard").exists():
+                persist_run(m, shards, runs, results_dir)
+    if not any((shards / "val" / f"{m}.shard").exists() for m in methods):
+        if not (kept is not None and kept.exists()):
+            raise SystemExit(f"no validation shards in {shards} and no kept results "
+                             f"({kept}): nothing to report")
+        results = json.loads(kept.read_text())
+        results["note"] = (f"Re-rendered from {kept} as it was: no validation shards in "
+                           f"{shards} on this machine, so nothing was recomputed (trivial "
+                           "baselines, analyses and run matching are as of the last full run).")
+        print(f"[experiment] {results['note']}", file=sys.stderr)
+    else:
+        results = collect(scale, methods, shards, runs, results_dir, previous)
+        run_analyses(results, shards, previous.get("analyses"), kl_max_bits=a.kl_max_bits,
+                     stability_sentences=a.stability_sentences,
+                     stability_prefixes=a.stability_prefixes, data_path=a.data)
+    text = json.dumps(results, indent=1) + "\n"
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    tmp.replace(out / "results.json")
+    _write_atomic(out / "results.json", text)
+    if results_dir is not None and "note" not in results:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        _write_atomic(results_dir / "results.json", text)
     md = write_report(results, Path(a.docs), a.results_name)
-    print(f"[experiment] {out / 'results.json'} -> {md}")
+    print(f"[experiment] {out / 'results.json'} -> {md}"
+          + (f" (kept in {results_dir})" if results_dir is not None else ""))
     if failed:
         print(f"[experiment] FAILED runs (see runs/<method>/train.out): {failed}", file=sys.stderr)
         return 1
