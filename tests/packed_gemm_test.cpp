@@ -3,8 +3,8 @@
 // random shapes — odd and tiny sizes, row counts around the 4-row block,
 // outputs around the 16- and 64-output panels — on the extreme values the
 // spec allows (activations ±4095, weights ±127, so sums reach the int32
-// bound of docs/integer_m1.md), and on any split of the outputs by panels
-// (the thread split).
+// bound of docs/integer_m1.md), on every small block (the two-accumulator-
+// set path), and on any split of the outputs by panels (the thread split).
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -70,6 +70,23 @@ TEST_CASE("packed_gemm == matmul_reference on the M1 shapes", "[m1][gemm]") {
   const std::size_t shapes[][2] = {{256, 768}, {256, 256}, {256, 1024}, {1024, 256}, {256, 257}};
   for (const auto& s : shapes)
     for (std::size_t rows : {1u, 3u, 4u, 6u, 17u}) require_same(random_case(rng, rows, s[0], s[1], false));
+}
+
+// The 1-3 row remainders and blocks of few panels keep two accumulator sets
+// (even and odd input pairs) and finish the odd pairs one at a time: every
+// such block (rows 1-7 → remainders 1-3 after a 4-row block; out 1-64 →
+// 1-4 panels) on input lengths with an even or odd number of full pairs, an
+// odd input included.
+TEST_CASE("packed_gemm on every small block and input-pair parity", "[m1][gemm]") {
+  std::mt19937_64 rng(21);
+  for (std::size_t rows = 1; rows <= 7; ++rows)
+    for (std::size_t out : {1u, 16u, 17u, 32u, 40u, 48u, 64u})
+      for (std::size_t in : {1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u, 254u, 255u, 256u, 257u}) require_same(random_case(rng, rows, in, out, false));
+  for (std::size_t rows : {1u, 2u, 3u})
+    for (std::size_t in : {255u, 256u, 257u}) {
+      const Case c = random_case(rng, rows, in, 40, true);
+      require_same(c);
+    }
 }
 
 TEST_CASE("packed_gemm is exact at the int32 bound of the spec", "[m1][gemm]") {

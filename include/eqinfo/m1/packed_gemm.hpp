@@ -97,38 +97,65 @@ inline std::int32_t input_pair(const std::int16_t* x, std::size_t k, std::size_t
 }
 
 #if defined(EQINFO_DOT_AVX512VNNI)
+// acc + vpdpwssd(a, b).  With GCC (12) the intrinsic _mm512_dpwssd_epi32 in
+// the register-blocked loop below comes out with a register copy around
+// every accumulator update and two of the 16 accumulators spilled to the
+// stack, re-loaded and stored every iteration; that loop-carried trip
+// through memory, not the multiply-adds or their companions, held the
+// kernel at ~51 % of the core's peak.  The same instruction as inline asm
+// (accumulator tied in place, "+v") compiles to the clean loop: ~92 %.
+inline __m512i dpwssd(__m512i acc, __m512i a, __m512i b) noexcept {
+#if defined(__GNUC__)
+  asm("vpdpwssd {%2, %1, %0|%0, %1, %2}" : "+v"(acc) : "v"(a), "v"(b));
+  return acc;
+#else
+  return _mm512_dpwssd_epi32(acc, a, b);
+#endif
+}
 // Rows × (Panels·16) outputs: Rows·Panels zmm accumulators (≤ 16 of 32).
+// Fewer than 8 independent accumulators cannot cover vpdpwssd's latency at
+// two per cycle, so the small blocks (the 1-3 row remainders, the last
+// panels) keep Sets = 2 sets, one for even and one for odd input pairs,
+// added at the end: the same exact sum in another order.
 template <std::size_t Rows, std::size_t Panels>
 void gemm_block(const PackedWeights& w, std::size_t first_panel, const std::int16_t* x, std::int32_t* acc, std::size_t ld_acc) noexcept {
+  constexpr std::size_t Sets = Rows * Panels < 8 ? 2 : 1;
   const std::size_t in = w.in(), pairs = w.pairs(), full = in / 2;
-  __m512i sum[Rows][Panels];
-  for (std::size_t r = 0; r < Rows; ++r)
-    for (std::size_t p = 0; p < Panels; ++p) sum[r][p] = _mm512_setzero_si512();
+  __m512i sum[Sets][Rows][Panels];
+  for (std::size_t s = 0; s < Sets; ++s)
+    for (std::size_t r = 0; r < Rows; ++r)
+      for (std::size_t p = 0; p < Panels; ++p) sum[s][r][p] = _mm512_setzero_si512();
   const std::int8_t* panel[Panels];
   for (std::size_t p = 0; p < Panels; ++p) panel[p] = w.panel(first_panel + p);
-  const auto step = [&](std::size_t k, const std::int32_t* pair) {
+  const auto step = [&](std::size_t s, std::size_t k, const std::int32_t* pair) {
     __m512i wk[Panels];
     for (std::size_t p = 0; p < Panels; ++p)
       wk[p] = _mm512_cvtepi8_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(panel[p] + k * PackedWeights::kPanelPairBytes)));
     for (std::size_t r = 0; r < Rows; ++r) {
       const __m512i xr = _mm512_set1_epi32(pair[r]);
-      for (std::size_t p = 0; p < Panels; ++p) sum[r][p] = _mm512_dpwssd_epi32(sum[r][p], xr, wk[p]);
+      for (std::size_t p = 0; p < Panels; ++p) sum[s][r][p] = dpwssd(sum[s][r][p], xr, wk[p]);
     }
   };
   std::int32_t pair[Rows];
-  for (std::size_t k = 0; k < full; ++k) {
-    for (std::size_t r = 0; r < Rows; ++r) std::memcpy(&pair[r], x + r * in + 2 * k, sizeof(std::int32_t));
-    step(k, pair);
-  }
-  if (full < pairs) {
-    for (std::size_t r = 0; r < Rows; ++r) pair[r] = input_pair(x + r * in, full, in);
-    step(full, pair);
+  std::size_t k = 0;
+  for (; k + Sets <= full; k += Sets)
+    for (std::size_t s = 0; s < Sets; ++s) {
+      for (std::size_t r = 0; r < Rows; ++r) std::memcpy(&pair[r], x + r * in + 2 * (k + s), sizeof(std::int32_t));
+      step(s, k + s, pair);
+    }
+  for (; k < pairs; ++k) {
+    for (std::size_t r = 0; r < Rows; ++r) pair[r] = input_pair(x + r * in, k, in);
+    step(0, k, pair);
   }
   for (std::size_t p = 0; p < Panels; ++p) {
     const std::size_t col = (first_panel + p) * PackedWeights::kPanel;
     const std::size_t valid = std::min(PackedWeights::kPanel, w.out() - col);
     const __mmask16 mask = static_cast<__mmask16>((1u << valid) - 1);
-    for (std::size_t r = 0; r < Rows; ++r) _mm512_mask_storeu_epi32(acc + r * ld_acc + col, mask, sum[r][p]);
+    for (std::size_t r = 0; r < Rows; ++r) {
+      __m512i total = sum[0][r][p];
+      for (std::size_t s = 1; s < Sets; ++s) total = _mm512_add_epi32(total, sum[s][r][p]);
+      _mm512_mask_storeu_epi32(acc + r * ld_acc + col, mask, total);
+    }
   }
 }
 inline constexpr std::size_t kMaxBlockPanels = 4;  // 4 rows × 64 outputs
