@@ -5,8 +5,9 @@
 
 Input: the jsonl(.gz) corpus (default: the shared en_real_mix, eqinfo.data), the fixed split
 (document i is validation iff i % 50 == 0), optionally cut to a prefix of the split
-(--max-docs, --max-bytes: the longest prefix of whole documents within the limit), so every
-method sees exactly the same text. Each document is tokenized on its own, EOS appended (the
+(--max-docs, --max-bytes: whole documents within the limits, either the longest prefix in file
+order or, with --order shuffled, a fixed random sample over all sources), so every method sees
+exactly the same text. Each document is tokenized on its own, EOS appended (the
 tokenizers do this), and written with eqinfo.shards.write_shard (EQSH v1 + JSON sidecar).
 
 Output is byte-identical for any thread count: documents are tokenized independently in C++
@@ -42,7 +43,7 @@ TOOL_VERSION = 1
 SPLITS = ("train", "val")
 # Sidecar fields that define a shard's content; an existing shard with the same values is reused.
 SETTINGS_KEYS = ("method", "factory_method", "b", "N", "vocab_size", "model_hash", "frequency_bits",
-                 "split", "corpus_sha256", "max_bytes", "max_docs", "tool_version")
+                 "split", "corpus_sha256", "max_bytes", "max_docs", "order", "tool_version")
 BATCH_BYTES_PER_THREAD = 128 * 1024
 
 
@@ -66,28 +67,51 @@ def corpus_sha256(path: Path) -> str:
     return _sha_cache[key]
 
 
+ORDERS = ("file", "shuffled")
+SHUFFLE_SEED = 0
+
+
 def select_documents(split: str, data_path: Path, max_bytes: int | None = None,
-                     max_docs: int | None = None) -> list[bytes]:
-    """The split's documents in file order as UTF-8, cut to the longest prefix of whole documents
-    with at most max_docs documents and max_bytes bytes of text."""
+                     max_docs: int | None = None, order: str = "file") -> list[bytes]:
+    """Whole documents of the split as UTF-8, at most max_docs of them and max_bytes of text.
+
+    order="file": the longest prefix of the split in file order within the limits.
+    order="shuffled": the split's documents in a fixed pseudo-random order (numpy PCG64 seeded with
+    SHUFFLE_SEED), each taken if it still fits in max_bytes, skipped otherwise. Why: the corpus file
+    is ordered by source, so a prefix of a few hundred kB is a single source (the first 1.5 MB of
+    the train split is all State of the Union speeches); a shuffled selection of the same size
+    samples every source, and the same seed gives every method the same text.
+    """
     from eqinfo import data
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    if order not in ORDERS:
+        raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     for name, v in (("max_bytes", max_bytes), ("max_docs", max_docs)):
         if v is not None and v < 1:
             raise ValueError(f"{name} must be >= 1, got {v}")
     docs, total = [], 0
-    for text in data.iter_documents(data_path, split):
-        if max_docs is not None and len(docs) >= max_docs:
-            break
-        b = text.encode("utf-8")
-        if max_bytes is not None and total + len(b) > max_bytes:
-            break
-        docs.append(b)
-        total += len(b)
+    if order == "file":
+        for text in data.iter_documents(data_path, split):
+            if max_docs is not None and len(docs) >= max_docs:
+                break
+            b = text.encode("utf-8")
+            if max_bytes is not None and total + len(b) > max_bytes:
+                break
+            docs.append(b)
+            total += len(b)
+    else:
+        every = [t.encode("utf-8") for t in data.iter_documents(data_path, split)]
+        for i in np.random.default_rng(SHUFFLE_SEED).permutation(len(every)):
+            if max_docs is not None and len(docs) >= max_docs:
+                break
+            if max_bytes is not None and total + len(every[i]) > max_bytes:
+                continue
+            docs.append(every[i])
+            total += len(every[i])
     if not docs:
         raise ValueError(f"no documents selected from {data_path} ({split}, max_bytes={max_bytes}, "
-                         f"max_docs={max_docs}): is the first document longer than max_bytes?")
+                         f"max_docs={max_docs}, order={order}): is every document longer than max_bytes?")
     return docs
 
 
@@ -132,12 +156,12 @@ class _Output:
         return all(meta.get(k) == self.settings[k] for k in SETTINGS_KEYS)
 
 
-def _settings(spec: MethodSpec, tok, split: str, corpus_hash: str, max_bytes, max_docs) -> dict:
+def _settings(spec: MethodSpec, tok, split: str, corpus_hash: str, max_bytes, max_docs, order) -> dict:
     return {"method": spec.name, "factory_method": spec.method, "b": spec.b, "N": spec.N,
             "vocab_size": tok.vocab_size, "model_hash": tok.model_hash,
             "frequency_bits": tok.frequency_bits if spec.model in ("m1", "static") else None,
             "split": split, "corpus_sha256": corpus_hash, "max_bytes": max_bytes, "max_docs": max_docs,
-            "tool_version": TOOL_VERSION}
+            "order": order, "tool_version": TOOL_VERSION}
 
 
 def _groups(specs: list[MethodSpec]) -> list[list[MethodSpec]]:
@@ -173,8 +197,8 @@ def _encode_group(outputs: list[_Output], docs: list[bytes], threads: int, progr
 
 
 def compress_methods(methods: Sequence[str], split: str, out_dir: str | Path, *,
-                     max_bytes: int | None = None, max_docs: int | None = None, threads: int = 1,
-                     data_path: str | Path | None = None, progress: bool = True, force: bool = False,
+                     max_bytes: int | None = None, max_docs: int | None = None, order: str = "file",
+                     threads: int = 1, data_path: str | Path | None = None, progress: bool = True, force: bool = False,
                      m1: str | Path | None = None, static: str | Path | None = None,
                      sentencepiece: str | Path | None = None) -> dict[str, Path]:
     """Make `<out_dir>/<split>/<method>.shard` for every method; returns {method: shard path}.
@@ -197,13 +221,13 @@ def compress_methods(methods: Sequence[str], split: str, out_dir: str | Path, *,
         for spec in group:
             tok = get_tokenizer(spec.name, **models)
             path = shard_path(out_dir, split, spec.name)
-            outputs.append(_Output(spec, tok, path, _settings(spec, tok, split, corpus_hash, max_bytes, max_docs)))
+            outputs.append(_Output(spec, tok, path, _settings(spec, tok, split, corpus_hash, max_bytes, max_docs, order)))
             result[spec.name] = path
         todo = [o for o in outputs if force or not o.up_to_date()]
         if not todo:
             continue
         if docs is None:  # read the corpus only if something is to be made
-            docs = select_documents(split, data_path, max_bytes, max_docs)
+            docs = select_documents(split, data_path, max_bytes, max_docs, order)
         t0 = time.perf_counter()
         tokens, one_pass = _encode_group(todo, docs, threads, progress, models)
         wall = time.perf_counter() - t0
@@ -221,7 +245,7 @@ def compress_split(method: str, split: str, out: Path, *, max_bytes: int | None 
                    data_path=None, progress: bool = True, **kwargs) -> Path:
     """Make (or reuse) `<out>/<split>/<method>.shard` and return its path.
 
-    kwargs: max_docs, force, and model paths m1 / static / sentencepiece (see compress_methods).
+    kwargs: max_docs, order, force, and model paths m1 / static / sentencepiece (see compress_methods).
     """
     return compress_methods([method], split, out, max_bytes=max_bytes, threads=threads,
                             data_path=data_path, progress=progress, **kwargs)[method]
@@ -244,6 +268,8 @@ def main(argv=None) -> None:
     ap.add_argument("--out", type=Path, default=Path("runs/shards"))
     ap.add_argument("--max-bytes", type=int, default=None, help="text bytes: longest prefix of whole documents")
     ap.add_argument("--max-docs", type=int, default=None)
+    ap.add_argument("--order", choices=ORDERS, default="file",
+                    help="file: a prefix of the split; shuffled: a fixed random sample of its documents")
     ap.add_argument("--threads", type=int, default=1, help="documents tokenized in parallel (same output)")
     ap.add_argument("--data", type=Path, default=None, help="jsonl(.gz) corpus (default: shared en_real_mix)")
     ap.add_argument("--m1", type=Path, default=None, help="M1 safetensors (default: models/m1-3m.safetensors)")
@@ -255,7 +281,7 @@ def main(argv=None) -> None:
     methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
     try:
         paths = compress_methods(methods, args.split, args.out, max_bytes=args.max_bytes, max_docs=args.max_docs,
-                                 threads=args.threads, data_path=args.data, progress=not args.no_progress,
+                                 order=args.order, threads=args.threads, data_path=args.data, progress=not args.no_progress,
                                  force=args.force, m1=args.m1, static=args.static, sentencepiece=args.sentencepiece)
     except (ValueError, FileNotFoundError) as e:
         ap.exit(2, f"{TOOL}: error: {e}\n")

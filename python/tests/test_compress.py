@@ -148,3 +148,19 @@ def test_command_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         compress.main(["--methods", "nope", "--out", str(tmp_path), "--no-progress"])
     assert e.value.code == 2
+
+
+def test_shuffled_selection_is_a_fixed_sample_over_sources():
+    path = corpus_or_skip()
+    docs = compress.select_documents("val", path, max_bytes=100_000, order="shuffled")
+    assert docs == compress.select_documents("val", path, max_bytes=100_000, order="shuffled")
+    assert 90_000 < sum(map(len, docs)) <= 100_000
+    prefix = compress.select_documents("val", path, max_bytes=100_000)
+    assert docs[:len(prefix)] != prefix and len(docs) > len(prefix)
+    # whole documents of the split, no repeats
+    every = compress.select_documents("val", path)
+    assert len(set(docs)) == len(docs) and set(docs) <= set(every)
+    assert compress.select_documents("val", path, max_docs=5, order="shuffled") == \
+        compress.select_documents("val", path, order="shuffled")[:5]
+    with pytest.raises(ValueError, match="order"):
+        compress.select_documents("val", path, order="random")

@@ -181,13 +181,15 @@ def persist_run(method: str, shards: Path, runs: Path, results_dir: Path) -> boo
 def compress_all(scale: Scale, methods: list[str], shards: Path, threads: int, data=None) -> None:
     """<shards>/{train,val}/<method>.shard for every method (eqinfo.compress; reused if current)."""
     from .. import compress  # needs the C++ extension: imported only when compressing
-    compress.compress_methods(methods, "val", shards, max_bytes=scale.val_bytes, threads=threads,
+    compress.compress_methods(methods, "val", shards, max_bytes=scale.val_bytes, order=scale.doc_order,
+                              threads=threads,
                               data_path=data)
     by_bytes: dict = {}
     for m in methods:  # methods with the same train prefix share one call (and M1 passes)
         by_bytes.setdefault(scale.train_bytes_for(m), []).append(m)
     for max_bytes, ms in by_bytes.items():
-        compress.compress_methods(ms, "train", shards, max_bytes=max_bytes, threads=threads,
+        compress.compress_methods(ms, "train", shards, max_bytes=max_bytes, order=scale.doc_order,
+                                  threads=threads,
                                   data_path=data)
 
 

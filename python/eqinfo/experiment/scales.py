@@ -14,8 +14,9 @@ The v65k softmax is 128 x 65,536 = 8.4M multiply-adds per token against 0.33M fo
 transformer body: a v65k token costs ~40x a v256 token, so the 8 v65k runs are ~85% of the M2
 time, and every additional megabyte of training text costs ~1 CPU-hour per epoch (estimate()).
 So `small` uses the smallest useful M2 (d 128, 2 layers, 0.33M non-embedding parameters), 1.5 MB
-of training text seen twice by every method, and the first 100 KB of validation (whole
-documents: 63 KB, 2 documents). AC (no windows) compresses whole documents with M1 at a cost
+of training text seen twice by every method (224 documents), and 100 KB of validation (23
+documents); both are fixed random samples of whole documents over all sources (`doc_order`: the
+corpus file is ordered by source, so a prefix would be State of the Union speeches only). AC (no windows) compresses whole documents with M1 at a cost
 quadratic in document length (~0.3 KB/s on 12 KB documents, models/m1-3m.md), so its TRAIN text
 is cut to 200 KB (it only has to show that nothing is learned; its validation text is the same
 as everyone's). Estimated total, quiet machine: ~0.6 core-hours of compression + ~3.4 of M2
@@ -53,6 +54,9 @@ class Scale:
     train_bytes_by_family: dict = field(default_factory=dict)
     methods: tuple[str, ...] = METHODS
     device: str = "auto"
+    # Which documents the byte limits select (eqinfo.compress.select_documents): "shuffled" = a
+    # fixed random sample over all sources; a file-order prefix would be a single source.
+    doc_order: str = "shuffled"
 
     def train_bytes_for(self, method: str) -> int | None:
         return self.train_bytes_by_family.get(parse_method(method).family, self.train_bytes)
