@@ -16,7 +16,7 @@ result.json is finished and skipped; an interrupted run resumes from its ckpt.pt
 are forwarded to the training processes, which checkpoint and exit.
 
 Across sessions (runs/ is not kept, committed files are): --results-dir (default
-results/<scale>/ in the repository, "" to disable) receives, for every finished run, the small
+docs/results/<scale>/ in the repository, "" to disable) receives, for every finished run, the small
 files collect() needs -- runs/<method>/{result.json, log.csv, positions.csv, config.json},
 result.json with `shard_identity` added -- and a copy of results.json. A method counts as
 finished when runs/<method> or --results-dir holds its result.json and the recorded shard
@@ -386,7 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report-only", action="store_true", help="collect and render, train nothing")
     p.add_argument("--results-dir", default=None,
                    help="kept results (finished runs' small files + results.json), committed so "
-                        "they survive the session; default: results/<scale>; '' disables")
+                        "they survive the session; default: docs/results/<scale>; '' disables")
     p.add_argument("--kl-max-bits", type=int, default=KL_MAX_BITS,
                    help="KL analysis: bits of each validation stream used")
     p.add_argument("--stability-sentences", type=int, default=None,
@@ -406,7 +406,7 @@ def main(argv=None) -> int:
     shards = Path(a.shards) if a.shards else out / "shards"
     runs = out / "runs"
     results_dir = (None if a.results_dir == "" else
-                   Path(a.results_dir) if a.results_dir else REPO_ROOT / "results" / scale.name)
+                   Path(a.results_dir) if a.results_dir else REPO_ROOT / "docs" / "results" / scale.name)
     failed = []
     if not a.report_only:
         if not a.shards:
