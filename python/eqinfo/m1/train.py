@@ -159,14 +159,14 @@ def set_rng_state(st: dict):
         torch.cuda.set_rng_state_all(st["cuda"])
 
 
-def open_log(path: Path, resume_step: int | None):
+def open_csv(path: Path, fields: list[str], resume_step: int | None):
     """CSV log; on resume drop rows written after the checkpoint (they will be redone)."""
     rows = []
     if resume_step is not None and path.exists():
         with open(path, newline="") as f:
             rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
     f = open(path, "w", newline="")
-    w = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+    w = csv.DictWriter(f, fieldnames=fields)
     w.writeheader()
     w.writerows(rows)
     f.flush()
@@ -263,7 +263,7 @@ def train(args: argparse.Namespace) -> dict:
         if snap.get("log_csv"):
             if log_path.exists():
                 os.replace(log_path, out / "log.csv.before-init")
-            with open(log_path, "w", newline="") as f:   # open_log below keeps rows <= step
+            with open(log_path, "w", newline="") as f:   # open_csv below keeps rows <= step
                 f.write(snap["log_csv"])
         print(f"[train] initialised from weights-only snapshot {args.init_weights} at step {step} "
               f"(fresh optimizer, lr ramp over {init['ramp']} steps)", flush=True)
@@ -290,7 +290,7 @@ def train(args: argparse.Namespace) -> dict:
         win = evaluate_bpb(model, val_sym, args.eval_bytes, args.seq_len, args.eval_window, **kw)
         return full, win
 
-    logf, logw = open_log(out / "log.csv", step if (ckpt or snap) else None)
+    logf, logw = open_csv(out / "log.csv", LOG_FIELDS, step if (ckpt or snap) else None)
     last_step = args.steps if args.stop_at is None else min(args.steps, args.stop_at)
     bar = tqdm(total=args.steps, initial=step, disable=not sys.stderr.isatty(), dynamic_ncols=True)
     acc_nats = acc_bytes = acc_syms = acc_time = 0.0

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..m1.train import atomic_save, lr_at, make_optimizer, rng_state, set_rng_state
+from ..m1.train import atomic_save, lr_at, make_optimizer, open_csv, rng_state, set_rng_state
 from ..shards import Shard, read_shard
 from .config import M2Config, get_preset
 from .model import (M2, forward_flops_per_token, loss_fn, non_embedding_params, shift_right,
@@ -171,22 +171,6 @@ def bits_per_byte(total_nats: float, text_bytes: int) -> float:
     if text_bytes <= 0:
         raise ValueError(f"text_bytes must be > 0, got {text_bytes}")
     return total_nats / LN2 / text_bytes
-
-
-# ----------------------------------------------------------------------------- logs
-
-def open_csv(path: Path, fields: list[str], resume_step: int | None):
-    """CSV log; on resume keep only rows up to the checkpoint (later ones are redone)."""
-    rows = []
-    if resume_step is not None and path.exists():
-        with open(path, newline="") as f:
-            rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-    f = open(path, "w", newline="")
-    w = csv.DictWriter(f, fieldnames=fields)
-    w.writeheader()
-    w.writerows(rows)
-    f.flush()
-    return f, w
 
 
 # ----------------------------------------------------------------------------- main loop
