@@ -397,6 +397,55 @@ void BM_Encode(benchmark::State& state, std::size_t threads, m1::KernelKind kind
   state.counters["rows_per_byte"] = run.rows / static_cast<double>(text().size());
 }
 
+// Lockstep encode of K documents (EqualInfoSegmenter::encode_documents): a
+// 16 KiB text cut into K documents at byte boundaries, all K in lockstep, so
+// each model call carries the look-ahead rows of K windows.  The rows run
+// are those of the one-document look-ahead encoder (same chunks), so the
+// counters mean what they mean for M1/encode/.../lookahead.
+constexpr std::size_t kLockstepTextBytes = 16384;
+
+const std::string& lockstep_text() {
+  static const std::string t = bench::make_english_text(kLockstepTextBytes);
+  return t;
+}
+
+void BM_EncodeLockstep(benchmark::State& state, std::size_t documents, std::size_t lanes) {
+  const auto m = model_or_skip(state, 1, m1::KernelKind::kSimd);
+  if (!m) return;
+  const std::string& all = lockstep_text();
+  std::vector<std::string_view> docs;
+  for (std::size_t i = 0; i < documents; ++i)
+    docs.push_back(std::string_view(all).substr(i * all.size() / documents, (i + 1) * all.size() / documents - i * all.size() / documents));
+  MacCount run, needed;
+  WindowStats stats;
+  {
+    std::vector<BitVector> outs(docs.size());
+    const WrappedModel<false> counting_needed(*m, &needed);
+    EqualInfoSegmenter<WrappedModel<false>, kWindowBits>(counting_needed).encode_documents(docs, outs, &stats);
+    const WrappedModel<true> counting_run(*m, &run);
+    EqualInfoSegmenter<WrappedModel<true>, kWindowBits>(counting_run).encode_documents(docs, outs);
+  }
+  const EqualInfoSegmenter<Tm, kWindowBits> seg(*m);
+  std::vector<BitVector> outs(docs.size());
+  std::size_t bits = 0;
+  const CoresUsed cores;
+  for (auto _ : state) {
+    for (auto& o : outs) o = BitVector{};
+    seg.encode_documents(docs, outs, nullptr, lanes);
+    bits = 0;
+    for (const auto& o : outs) bits += o.size();
+    benchmark::DoNotOptimize(outs.data());
+  }
+  cores.report(state);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * all.size()));
+  set_model_counters(state, run);
+  state.counters["needed_of_peak"] =
+      benchmark::Counter(static_cast<double>(state.iterations()) * needed.matrix / 1e9 / peak_gmacs(), benchmark::Counter::kIsRate);
+  state.counters["bytes_per_token"] = static_cast<double>(all.size()) / (static_cast<double>(bits) / kTokenBits);
+  state.counters["symbols_per_window"] = static_cast<double>(stats.symbols) / static_cast<double>(stats.windows);
+  state.counters["rows_per_byte"] = run.rows / static_cast<double>(all.size());
+}
+
 const std::vector<Token>& encoded_text() {
   static const std::vector<Token> tokens = Tokenizer<Tm>(*loaded(1).model).encode(text());
   return tokens;
@@ -535,6 +584,18 @@ int register_all() {
                                 BM_Encode, threads, kind, lookahead),
               threads, kMinTime)
             ->Unit(benchmark::kMillisecond);
+
+  for (std::size_t documents : {1, 8, 32})
+    timed(RegisterBenchmark((name("M1/encode/simd/lockstep:") + std::to_string(documents) + "/threads:1").c_str(), BM_EncodeLockstep,
+                            documents, documents),
+          1, kMinTime)
+        ->Unit(benchmark::kMillisecond);
+  // 128 documents, at most `lanes` of them in flight (the rest wait for a lane).
+  for (std::size_t lanes : {4, 8, 16, 64})
+    timed(RegisterBenchmark((name("M1/encode/simd/lockstep:128/lanes:") + std::to_string(lanes) + "/threads:1").c_str(),
+                            BM_EncodeLockstep, std::size_t{128}, lanes),
+          1, kMinTime)
+        ->Unit(benchmark::kMillisecond);
 
   for (std::size_t threads : {1, 2})
     for (std::size_t batch : {1, 8, 64, 256})

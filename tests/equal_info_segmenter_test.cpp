@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include <tuple>
+#include <type_traits>
 
 #include <algorithm>
 #include <cstdint>
@@ -722,4 +723,34 @@ TEST_CASE("Equal-Info with the model reset every R windows", "[equal_info][reset
     EqualInfoSegmenter<PeakedHashModel<12>, 32, 1>(peaked).decode(bits, r);
     CHECK((r.documents.size() != 1 || r.documents[0] != docs[0]));
   }
+}
+
+// encode_documents with a model that has no batches or look-ahead falls back
+// to encode_document per document (the lockstep path is tested with M1 in
+// transformer_model_test.cpp).
+TEST_CASE("encode_documents == encode_document per document for models without batched look-ahead", "[equal_info]") {
+  std::mt19937_64 rng(41);
+  std::vector<std::string> docs{"", "a", "The window closes when the next byte no longer fits.", std::string(500, 'x')};
+  std::string random_bytes(257, '\0');
+  for (auto& c : random_bytes) c = static_cast<char>(rng());
+  docs.push_back(random_bytes);
+  const std::vector<std::string_view> views(docs.begin(), docs.end());
+  const auto same = [&]<unsigned B, unsigned R>(const auto& model) {
+    using M = std::remove_cvref_t<decltype(model)>;
+    STATIC_REQUIRE(!eqinfo::LookaheadBatchModel<M>);
+    const EqualInfoSegmenter<M, B, R> seg(model);
+    WindowStats one_stats, many_stats;
+    std::vector<BitVector> many(views.size());
+    seg.encode_documents(views, many, &many_stats);
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      BitVector one;
+      seg.encode_document(views[i], one, &one_stats);
+      REQUIRE(many[i] == one);
+    }
+    REQUIRE(many_stats.windows == one_stats.windows);
+    REQUIRE(many_stats.symbols == one_stats.symbols);
+  };
+  same.template operator()<16, 1>(UniformModel<12>{});
+  same.template operator()<16, 1>(PeakedHashModel<12>(3));
+  same.template operator()<32, 2>(PeakedHashModel<14>(4));
 }

@@ -291,3 +291,25 @@ TEST_CASE("mismatch() names the first header field that differs", "[factory]") {
   file.token_bits = 8;
   CHECK(tok->mismatch(file) == "method is 'bytes' in the file but 'equalinfo' here");
 }
+
+TEST_CASE("encode_each == encode of each document, for M1 in lockstep and for the other tokenizers", "[factory][m1]") {
+  std::vector<std::string> docs = kDocs;
+  docs.push_back("x");
+  docs.push_back(std::string(400, 'z'));
+  for (int i = 0; i < 20; ++i) docs.push_back("document " + std::to_string(i * 7919) + " of the batch; " + std::string(i, 'q'));
+  const auto each_matches = [&](const eqinfo::AnyTokenizer& tok) {
+    const auto v = views(docs);
+    const auto each = tok.encode_each(v);
+    REQUIRE(each.size() == docs.size());
+    for (std::size_t i = 0; i < docs.size(); ++i) REQUIRE(each[i] == tok.encode(docs[i]));
+  };
+  const std::string m1 = "m1:" + std::string(EQINFO_MODELS_DIR) + "/m1-3m.safetensors";
+  for (unsigned b : {16u, 32u})
+    for (unsigned n : {8u, 16u})
+      for (std::size_t threads : {std::size_t{1}, std::size_t{2}})
+        each_matches(*make_tokenizer({.method = Method::kEqualInfo, .window_bits = b, .token_bits = n, .model = m1,
+                                      .frequency_bits = 16, .threads = threads}));
+  each_matches(*make_tokenizer({.method = Method::kEqualInfo, .window_bits = 16, .token_bits = 16, .model = "uniform"}));
+  each_matches(*make_tokenizer({.method = Method::kAc, .token_bits = 16, .model = m1, .frequency_bits = 16}));
+  each_matches(*make_tokenizer({.method = Method::kBytes}));
+}

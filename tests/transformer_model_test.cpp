@@ -180,6 +180,78 @@ TEST_CASE("Equal-Info encode with look-ahead == one call per symbol, for b = 16.
   same.template operator()<16, 3>();
 }
 
+TEST_CASE("Equal-Info encode_documents in lockstep == encode_document per document, for b = 16..128 and resets every 1 or 3", "[m1]") {
+  std::mt19937_64 rng(17);
+  std::string random_bytes(333, '\0');
+  for (auto& c : random_bytes) c = static_cast<char>(rng());
+  std::string binary(64, '\0');
+  for (std::size_t i = 0; i < binary.size(); ++i) binary[i] = static_cast<char>(i * 37 % 7 == 0 ? 0 : 0xff - i);
+  auto docs = random_contexts(20, 200, 23);
+  docs.insert(docs.begin() + 3, "");
+  docs.insert(docs.begin() + 5, "x");
+  docs.push_back("");
+  docs.push_back("The window closes when the next byte no longer fits; the decoder needs nothing else. "
+                 "Equal-Info Windows split text into windows that each compress to exactly b bits.");
+  docs.push_back(random_bytes);
+  docs.push_back(binary);
+  docs.push_back(std::string(900, 'a'));
+  docs.push_back("\x01");
+  std::vector<std::string_view> views(docs.begin(), docs.end());
+  const auto same = [&]<unsigned B, unsigned K>(const Model& m) {
+    eqinfo::EqualInfoSegmenter<Model, B, K> seg(m);
+    eqinfo::WindowStats one_stats;
+    std::vector<eqinfo::BitVector> one(views.size());
+    for (std::size_t i = 0; i < views.size(); ++i) seg.encode_document(views[i], one[i], &one_stats);
+    for (std::size_t lanes : {std::size_t{0}, std::size_t{1}, std::size_t{3}, std::size_t{8}, std::size_t{1000}}) {
+      eqinfo::WindowStats stats;
+      std::vector<eqinfo::BitVector> many(views.size());
+      seg.encode_documents(views, many, &stats, lanes);
+      for (std::size_t i = 0; i < views.size(); ++i) REQUIRE(many[i] == one[i]);
+      REQUIRE(stats.windows == one_stats.windows);
+      REQUIRE(stats.symbols == one_stats.symbols);
+      REQUIRE(stats.greedy_symbols == one_stats.greedy_symbols);
+      REQUIRE(stats.fallback_windows == one_stats.fallback_windows);
+    }
+    // The fallback (a model without batches or look-ahead) gives the same bits.
+    const OneAtATime sequential(m);
+    std::vector<eqinfo::BitVector> slow(views.size());
+    eqinfo::EqualInfoSegmenter<OneAtATime, B, K>(sequential).encode_documents(views, slow);
+    for (std::size_t i = 0; i < views.size(); ++i) REQUIRE(slow[i] == one[i]);
+  };
+  same.template operator()<16, 1>(model());
+  same.template operator()<32, 1>(model());
+  same.template operator()<128, 1>(model());
+  same.template operator()<16, 3>(model());
+  same.template operator()<16, 1>(model(KernelKind::kSimd, 2));
+  // The tokenizer's batch path (lockstep) == its documents one by one.
+  const eqinfo::EqualInfoTokenizer<Model, 16, 16> tok(model());
+  eqinfo::BitVector bits;
+  for (auto d : views) eqinfo::EqualInfoSegmenter<Model, 16>(model()).encode_document(d, bits);
+  REQUIRE(tok.encode_documents(views) == eqinfo::chunk_bits(bits, 16));
+  REQUIRE(tok.decode(tok.encode_documents(views)).documents == docs);
+}
+
+TEST_CASE("M1 predict_each_batch: each context's tables == predict_each alone, read back without recomputing", "[m1]") {
+  const auto texts = random_contexts(16, 12, 29);
+  const Model& m = model();
+  std::vector<Model::Context> ctx(texts.size());
+  std::vector<Model::Context*> batch;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    ctx[i] = m.new_context();
+    m.reset(ctx[i]);
+    for (unsigned char c : texts[i]) m.advance(ctx[i], c);
+    batch.push_back(&ctx[i]);
+  }
+  m.predict_each_batch(batch);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const auto alone = incremental_tables(m, texts[i]);
+    const auto tables = m.predict_each(ctx[i]);
+    REQUIRE(tables.size() == alone.size());
+    for (std::size_t k = 0; k < alone.size(); ++k) REQUIRE(tables[k] == alone[k]);
+    REQUIRE(m.predict(ctx[i]) == alone.back());
+  }
+}
+
 TEST_CASE("M1 tables: batch of 64 in lockstep == each context alone, on 1 and 2 threads", "[m1]") {
   const auto texts = random_contexts(64, 24, 11);
   std::vector<std::vector<Model::Table>> alone;

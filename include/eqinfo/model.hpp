@@ -56,6 +56,16 @@ concept LookaheadModel = Model<M> && requires(const M& model, typename M::Contex
   { model.predict_each(ctx) } -> std::convertible_to<std::span<const FrequencyTable<M::kFrequencyBits>>>;
 };
 
+// Look-ahead for many contexts in one call: after
+//   void predict_each_batch(std::span<typename M::Context* const>) const;
+// predict_each(*ctx) returns, without recomputing, the table after every
+// position each context had queued.  The Equal-Info encoder uses it to run
+// the current windows of many documents in lockstep (encode_documents).
+template <class M>
+concept LookaheadBatchModel = BatchModel<M> && LookaheadModel<M> && requires(const M& model, std::span<typename M::Context* const> batch) {
+  { model.predict_each_batch(batch) };
+};
+
 // Prepares predictions for every context of a batch: one batched call where
 // the model has one, otherwise nothing (predict computes on demand).
 template <Model M>

@@ -32,6 +32,16 @@ template <class Segmenter>
 std::vector<Token> encode_documents(const Segmenter& segmenter, std::span<const std::string_view> documents,
                                     unsigned token_bits, WindowStats* stats) {
   BitVector bits;
+  if constexpr (requires(std::span<BitVector> outs) { segmenter.encode_documents(documents, outs, stats); }) {
+    // Many documents at once (Equal-Info with M1: in lockstep, one model call
+    // for the current windows of many documents); the same bits as one by one.
+    if (documents.size() > 1) {
+      std::vector<BitVector> parts(documents.size());
+      segmenter.encode_documents(documents, std::span<BitVector>(parts), stats);
+      for (const auto& p : parts) bits.append(p);
+      return chunk_bits(bits, token_bits);
+    }
+  }
   for (auto d : documents) segmenter.encode_document(d, bits, stats);
   return chunk_bits(bits, token_bits);
 }
@@ -70,6 +80,20 @@ class ChunkedTokenizer {
   }
   std::vector<Token> encode_documents(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
     return detail::encode_documents(segmenter(), documents, token_bits_, stats);
+  }
+  // Each document's tokens on their own (what encode(documents[i]) returns),
+  // computed together: Equal-Info with M1 encodes them in lockstep.
+  std::vector<std::vector<Token>> encode_each(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
+    std::vector<std::vector<Token>> tokens(documents.size());
+    const Segmenter seg = segmenter();
+    if constexpr (requires(std::span<BitVector> outs) { seg.encode_documents(documents, outs, stats); }) {
+      std::vector<BitVector> bits(documents.size());
+      seg.encode_documents(documents, std::span<BitVector>(bits), stats);
+      for (std::size_t i = 0; i < documents.size(); ++i) tokens[i] = chunk_bits(bits[i], token_bits_);
+    } else {
+      for (std::size_t i = 0; i < documents.size(); ++i) tokens[i] = encode(documents[i], stats);
+    }
+    return tokens;
   }
   DecodeResult decode(std::span<const Token> tokens) const { return detail::decode_tokens(segmenter(), tokens, token_bits_); }
   [[nodiscard]] const M& model() const noexcept { return model_; }

@@ -92,6 +92,14 @@ class AnyTokenizer {
   std::vector<Token> encode(std::string_view document, WindowStats* stats = nullptr) const {
     return encode_documents(std::span<const std::string_view>(&document, 1), stats);
   }
+  // Each document's tokens on their own: element i == encode(documents[i]).
+  // Equal-Info with M1 computes them in lockstep (one model call for the
+  // current windows of many documents).
+  virtual std::vector<std::vector<Token>> encode_each(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
+    std::vector<std::vector<Token>> tokens(documents.size());
+    for (std::size_t i = 0; i < documents.size(); ++i) tokens[i] = encode(documents[i], stats);
+    return tokens;
+  }
   [[nodiscard]] std::size_t vocabulary_size() const {
     const auto h = header();
     return static_cast<Method>(h.method) == Method::kBytes ? BytesTokenizer::kVocabularySize : std::size_t{1} << h.token_bits;
@@ -124,6 +132,12 @@ class AnyTokenizerOf final : public AnyTokenizer {
       return tokenizer_.encode_documents(documents, stats);
     else
       return tokenizer_.encode_documents(documents);
+  }
+  std::vector<std::vector<Token>> encode_each(std::span<const std::string_view> documents, WindowStats* stats) const override {
+    if constexpr (requires { tokenizer_.encode_each(documents, stats); })
+      return tokenizer_.encode_each(documents, stats);
+    else
+      return AnyTokenizer::encode_each(documents, stats);
   }
   DecodeResult decode(std::span<const Token> tokens) const override { return tokenizer_.decode(tokens); }
   TokenFileHeader header() const override { return header_; }

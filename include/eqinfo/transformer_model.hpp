@@ -153,16 +153,29 @@ class TransformerModel {
   // order: tables[i] predicts the symbol that follows the i-th queued one
   // (the last is also predict's table).  The Equal-Info encoder's look-ahead:
   // a window's candidate symbols as one call of many rows instead of one call
-  // per symbol.  Valid until the next call on c.
+  // per symbol.  Valid until the next call on c.  With nothing queued it
+  // returns the tables of the last run if that run wanted them
+  // (predict_each_batch), and none after a predict / predict_batch run.
   std::span<const Table> predict_each(Context& c) const {
-    c.tables.resize(c.pending.size());
     if (!c.pending.empty()) {
+      c.tables.resize(c.pending.size());
       c.each = true;
       Context* one = &c;
       forward(std::span<Context* const>(&one, 1));
       c.each = false;
     }
     return c.tables;
+  }
+  // predict_each for many contexts as one batch of rows (the encoder's
+  // lockstep look-ahead over many documents): afterwards predict_each(*c)
+  // returns each context's tables without recomputing them.
+  void predict_each_batch(std::span<Context* const> batch) const {
+    for (Context* c : batch) {
+      c->tables.resize(c->pending.size());
+      c->each = true;
+    }
+    predict_batch(batch);
+    for (Context* c : batch) c->each = false;
   }
   // Contexts are independent, so with several threads each runs the whole
   // forward of its share of them: one fork/join per call.
@@ -326,6 +339,7 @@ class TransformerModel {
       m1::logits_to_table<FrequencyBits>(acc + w * V, out.mult, out.shift, impl_->weights.exp2_lut, *rows[wanted[w]].table, kernel_);
     for (Context* c : batch) {
       if (c->each && !c->pending.empty()) c->table = c->tables.back();
+      if (!c->each) c->tables.clear();  // predict_each then has no stale tables to return
       c->length += c->pending.size();
       c->pending.clear();
     }
@@ -339,5 +353,6 @@ class TransformerModel {
 static_assert(Model<TransformerModel<16>>);
 static_assert(BatchModel<TransformerModel<16>>);
 static_assert(LookaheadModel<TransformerModel<16>>);
+static_assert(LookaheadBatchModel<TransformerModel<16>>);
 
 }  // namespace eqinfo
