@@ -36,6 +36,11 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
          "(the same for every method). Paper: C4, M2 25m, 200k steps x 256 x 512 tokens.", ""]
     if results.get("note"):
         L += [f"> **Note:** {results['note']}", ""]
+    missing = [m for m in METHODS if m not in M or M[m].get("m2_bpb") is None]
+    if missing:  # a partial matrix says so before any verdict
+        L += [f"**Partial matrix:** {len(METHODS) - len(missing)} of {len(METHODS)} methods have an "
+              f"M2 result; not yet run: {', '.join(missing)}. Verdicts below use only the runs "
+              "present.", ""]
     L += ["## Claims", "", "| claim | verdict | numbers |", "|---|---|---|"]
     for c in claims:
         L.append(f"| {c['claim']} | **{c['verdict']}** | {c['detail']} |")
