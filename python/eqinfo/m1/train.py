@@ -137,6 +137,24 @@ def make_optimizer(model: M1, lr: float, wd: float) -> torch.optim.AdamW:
 
 # ----------------------------------------------------------------------------- checkpoints / log
 
+class StopOnSignal:
+    """SIGTERM/SIGINT ask a training loop to checkpoint after its current step and exit
+    (`while ... and not stop.requested`); restore() puts the previous handlers back."""
+
+    def __init__(self, tag: str):
+        self.requested = False
+        self._tag = tag
+        self._old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def _on_signal(self, signum, _frame):
+        print(f"[{self._tag}] signal {signum}: checkpointing after this step", flush=True)
+        self.requested = True
+
+    def restore(self) -> None:
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+
 def atomic_save(obj, path: Path):
     tmp = path.with_name(path.name + ".tmp")
     torch.save(obj, tmp)
@@ -272,12 +290,7 @@ def train(args: argparse.Namespace) -> dict:
           f"FLOPs/byte at context {cfg.context}: {flops_per_byte(cfg) / 1e6:.2f}M; device {dev}",
           flush=True)
 
-    stop = {"flag": False}
-
-    def on_signal(signum, _frame):
-        print(f"[train] signal {signum}: checkpointing after this step", flush=True)
-        stop["flag"] = True
-    old_handlers = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    stop = StopOnSignal("train")
 
     def save():
         atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
@@ -297,7 +310,7 @@ def train(args: argparse.Namespace) -> dict:
     tokens_per_step = args.batch * args.seq_len
     model.train()
     try:
-        while step < last_step and not stop["flag"]:
+        while step < last_step and not stop.requested:
             t0 = time.time()
             lr = lr_at(step, args.steps, args.warmup, args.lr)
             if init is not None and step < init["step"] + init["ramp"]:
@@ -351,8 +364,7 @@ def train(args: argparse.Namespace) -> dict:
     finally:
         bar.close()
         logf.close()
-        for s, h in old_handlers.items():
-            signal.signal(s, h)
+        stop.restore()
     return {"step": step, "best_val": best, "model": model}
 
 

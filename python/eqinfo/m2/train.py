@@ -34,7 +34,6 @@ import csv
 import json
 import math
 import re
-import signal
 import sys
 import time
 from pathlib import Path
@@ -43,7 +42,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..m1.train import atomic_save, lr_at, make_optimizer, open_csv, rng_state, set_rng_state
+from ..m1.train import (StopOnSignal, atomic_save, lr_at, make_optimizer, open_csv, rng_state,
+                        set_rng_state)
 from ..shards import Shard, read_shard
 from .config import M2Config, get_preset
 from .model import (M2, forward_flops_per_token, loss_fn, non_embedding_params, shift_right,
@@ -278,12 +278,7 @@ def train(args: argparse.Namespace) -> dict:
         print(f"[m2] warning: some validation documents are not a whole number of {k}-token "
               f"windows; window positions may be off", flush=True)
 
-    stop = {"flag": False}
-
-    def on_signal(signum, _frame):
-        print(f"[m2] signal {signum}: checkpointing after this step", flush=True)
-        stop["flag"] = True
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    stop = StopOnSignal("m2")
 
     def save():
         atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
@@ -301,7 +296,7 @@ def train(args: argparse.Namespace) -> dict:
     last_eval = None
     model.train()
     try:
-        while step < last_step and not stop["flag"]:
+        while step < last_step and not stop.requested:
             t0 = time.time()
             lr = lr_at(step, total_steps, args.warmup, args.lr)
             for g in opt.param_groups:
@@ -358,8 +353,7 @@ def train(args: argparse.Namespace) -> dict:
         bar.close()
         logf.close()
         posf.close()
-        for s, h in old.items():
-            signal.signal(s, h)
+        stop.restore()
 
     result = {"step": step, "model": model, "done": step >= total_steps}
     if step >= total_steps:
