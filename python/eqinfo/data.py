@@ -24,18 +24,13 @@ from typing import Iterator
 
 import numpy as np
 
+from . import resources
+
 EOS = 256
 VAL_EVERY = 50  # document i is validation iff i % VAL_EVERY == 0
-DEFAULT_FILE = "en_real_mix.jsonl.gz"
-REPO_ROOT = Path(__file__).resolve().parents[2]  # python/eqinfo/data.py -> repo root
-DEFAULT_CACHE_DIR = REPO_ROOT / "runs" / "cache"
-
-
-def default_data_path() -> Path:
-    data_dir = os.environ.get("EQINFO_DATA_DIR")
-    if data_dir:
-        return Path(data_dir) / DEFAULT_FILE
-    return (REPO_ROOT / ".." / "shared" / "data" / DEFAULT_FILE).resolve()
+DEFAULT_FILE = resources.DEFAULT_DATA_FILE
+DEFAULT_CACHE_DIR = resources.default_cache_dir()
+default_data_path = resources.default_data_path  # EQINFO_DATA_DIR, else <repo>/../shared/data
 
 
 def is_validation(doc_index: int) -> bool:

@@ -2,10 +2,14 @@
 
 In-tree (PYTHONPATH=python) this file is python/eqinfo/resources.py and the repository is two
 levels up. Installed (`pip install .`) the package lives in site-packages, so the repository is
-the one the extension was built from (`_eqinfo_core.source_dir`, recorded at build time). The
-models stay in the repository rather than being copied into the wheel on purpose: M1 is retrained
-in place, and a stale copy in site-packages would silently tokenize with an older model.
-EQINFO_REPO overrides both.
+the one the extension was built from (`_eqinfo_core.source_dir`, recorded at build time), or,
+when that checkout has gone (a wheel built in a temporary clone), the current directory or one of
+its parents. The models stay in the repository rather than being copied into the wheel on
+purpose: M1 is retrained in place, and a stale copy in site-packages would silently tokenize with
+an older model. EQINFO_REPO overrides all of these.
+
+This module is the only place that knows these rules: eqinfo.data, the experiment runner and the
+CLIs ask it, so an installed package never resolves a path against site-packages.
 """
 from __future__ import annotations
 
@@ -14,24 +18,38 @@ from pathlib import Path
 
 DEFAULT_M1 = "models/m1-3m.safetensors"
 DEFAULT_STATIC = "models/static_en_train.json"
+DEFAULT_DATA_FILE = "en_real_mix.jsonl.gz"
+
+
+def _is_repo(path: Path) -> bool:
+    return (path / "models").is_dir() and (path / "include" / "eqinfo").is_dir()
+
+
+def _candidates():
+    """Possible repository roots, most specific first, computed lazily: the extension is only
+    imported when the in-tree location is not a repository (eqinfo imports it on first use)."""
+    if os.environ.get("EQINFO_REPO"):
+        yield Path(os.environ["EQINFO_REPO"])
+    yield Path(__file__).resolve().parents[2]
+    try:
+        import _eqinfo_core
+        yield Path(_eqinfo_core.source_dir)
+    except ImportError:
+        pass
+    cwd = Path.cwd().resolve()
+    yield cwd
+    yield from cwd.parents
 
 
 def repo_root() -> Path:
     """The eqinfo repository this package belongs to (raises FileNotFoundError if none)."""
-    candidates = []
-    if os.environ.get("EQINFO_REPO"):
-        candidates.append(Path(os.environ["EQINFO_REPO"]))
-    candidates.append(Path(__file__).resolve().parents[2])
-    try:
-        import _eqinfo_core
-        candidates.append(Path(_eqinfo_core.source_dir))
-    except ImportError:
-        pass
-    for c in candidates:
-        if (c / "models").is_dir() and (c / "include" / "eqinfo").is_dir():
+    tried = []
+    for c in _candidates():
+        if _is_repo(c):
             return c
+        tried.append(str(c))
     raise FileNotFoundError(
-        "cannot find the eqinfo repository (looked in: " + ", ".join(map(str, candidates)) +
+        "cannot find the eqinfo repository (looked in: " + ", ".join(tried) +
         "); set EQINFO_REPO or pass explicit model and data paths")
 
 
@@ -44,11 +62,15 @@ def repo_path(relative: str | Path) -> Path:
 
 
 def default_data_path() -> Path:
-    """The corpus: EQINFO_DATA_DIR/en_real_mix.jsonl.gz, else <repo>/../shared/data/...
-
-    Same rule as eqinfo.data.default_data_path, but valid for an installed package too.
-    """
-    from eqinfo import data
+    """The corpus: EQINFO_DATA_DIR/en_real_mix.jsonl.gz, else <repo>/../shared/data/..."""
     if os.environ.get("EQINFO_DATA_DIR"):
-        return data.default_data_path()
-    return (repo_root() / ".." / "shared" / "data" / data.DEFAULT_FILE).resolve()
+        return Path(os.environ["EQINFO_DATA_DIR"]) / DEFAULT_DATA_FILE
+    return (repo_root() / ".." / "shared" / "data" / DEFAULT_DATA_FILE).resolve()
+
+
+def default_cache_dir() -> Path:
+    """<repo>/runs/cache, or ./runs/cache outside a repository (never inside site-packages)."""
+    try:
+        return repo_root() / "runs" / "cache"
+    except FileNotFoundError:
+        return Path.cwd() / "runs" / "cache"

@@ -53,15 +53,14 @@ from .scales import SCALES, Scale, get_scale
 
 
 def _find_repo_root() -> Path:
-    """The repository: in-tree, three levels up; installed, the one eqinfo.resources finds."""
-    here = Path(__file__).resolve().parents[3]
-    if (here / "python" / "eqinfo").is_dir():
-        return here
+    """The repository (eqinfo.resources.repo_root: in-tree, the extension's source checkout, or
+    the current directory); outside any repository, the current directory, so that runs/ and
+    docs/ are never written into site-packages."""
+    from ..resources import repo_root
     try:
-        from ..resources import repo_root
         return repo_root()
-    except (FileNotFoundError, ImportError):
-        return here
+    except FileNotFoundError:
+        return Path.cwd()
 
 
 REPO_ROOT = _find_repo_root()

@@ -98,14 +98,16 @@ def get_scale(name: str, **overrides) -> Scale:
 
 # ----------------------------------------------------------------------------- cost estimate
 
-# Assumed bytes/token per family at v256 (ours with the bundled M1 where measured, models/m1-3m.md:
-# EqualInfoAC b16 2.21, StaticAC 1.77; AC 2.2 on long documents; others ~0.85 x the paper's);
-# v65k has twice as many bytes per token.
-EST_BYTES_PER_TOKEN = {"bytes": 1.0, "sentencepiece": 4.0, "ac": 2.2, "staticac": 1.77,
-                       "gzip": 2.2, "equalinfo-16": 2.21, "equalinfo-24": 2.6,
-                       "equalinfo-32": 2.9, "equalinfo-64": 3.4, "equalinfo-128": 3.8}
-# Compression speed per core (bytes/s): M1 methods per pass (v256 and v65k share it).
-EST_COMPRESS_BPS = {"equalinfo": 7_000, "ac": 300}
+# Bytes/token per family at v256, measured at the small scale (docs/results/small/results.json,
+# final bundled M1, validation sample; AC: long documents, models/m1-3m.md); v65k has twice as
+# many bytes per token.
+EST_BYTES_PER_TOKEN = {"bytes": 1.0, "sentencepiece": 3.07, "ac": 2.2, "staticac": 1.61,
+                       "gzip": 2.48, "equalinfo-16": 1.94, "equalinfo-24": 2.50,
+                       "equalinfo-32": 2.80, "equalinfo-64": 3.31, "equalinfo-128": 3.63}
+# Compression speed per core (bytes/s): M1 methods per pass (v256 and v65k share it). EqualInfoAC:
+# the lockstep corpus encode, 47.5 KB/s per core (docs/performance.md), ~40 KB/s seen by
+# eqinfo-compress on a shared machine; AC is quadratic in document length (models/m1-3m.md).
+EST_COMPRESS_BPS = {"equalinfo": 40_000, "ac": 300}
 
 
 def estimate(scale: Scale, tok_s: dict[int, float], sp_vocab: int = 8192) -> dict:
