@@ -70,3 +70,28 @@ def test_window_order_and_flops_tradeoff():
     res2 = copy.deepcopy(paper_like())
     res2["methods"]["equalinfo-b16-v65k"]["m2_bpb"] = 1.5   # worse than Bytes but cheaper
     assert judge(res2)[5]["verdict"] == NOT_MEASURABLE
+
+
+def test_equal_flops_reads_the_bytes_curve_over_m2_sizes():
+    """With a Bytes sweep spanning EqualInfoAC's FLOPs/byte, the verdict compares with Bytes
+    interpolated (linear in log FLOPs) at that cost, whichever way the points lean."""
+    from eqinfo.experiment.claims import interpolate_log, stream_curve
+    res = paper_like()
+    M = res["methods"]
+    M["bytes"] = row(8.0, 3.6, 4.9, 1e6)
+    M["bytes@m2-cpu-s"] = row(8.0, 3.2, 4.9, 4e6)
+    M["bytes@m2-cpu-m"] = row(8.0, 3.0, 4.9, 16e6)
+    assert stream_curve(M, "bytes") == [(1e6, 3.6), (4e6, 3.2), (16e6, 3.0)]
+    assert interpolate_log(stream_curve(M, "bytes"), 8e6) == 3.1      # halfway in log FLOPs
+    assert interpolate_log(stream_curve(M, "bytes"), 0.5e6) is None
+    M["equalinfo-b16-v65k"].update(m2_bpb=3.05, flops_per_byte=8e6)  # worse than the cheap Bytes
+    c = judge(res)[5]
+    assert c["verdict"] == REPRODUCED and "interpolated at 8e+06: 3.100" in c["detail"]
+    M["equalinfo-b16-v65k"]["m2_bpb"] = 3.15
+    assert judge(res)[5]["verdict"] == NOT_REPRODUCED
+    M["equalinfo-b16-v65k"]["flops_per_byte"] = 40e6                 # beyond the sweep: dearer
+    assert judge(res)[5]["verdict"] == NOT_REPRODUCED                # and worse than bytes@m
+    M["equalinfo-b16-v65k"]["m2_bpb"] = 2.9                          # better, but dearer
+    assert judge(res)[5]["verdict"] == NOT_MEASURABLE
+    M["equalinfo-b16-v65k"]["m2_bpb"] = 3.7
+    assert judge(res)[5]["verdict"] == NOT_REPRODUCED                # worse for more FLOPs

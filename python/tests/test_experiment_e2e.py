@@ -13,6 +13,7 @@ from eqinfo.experiment.claims import NOT_MEASURABLE, NOT_REPRODUCED, REPRODUCED
 from eqinfo.shards import write_shard
 
 METHODS = ["bytes", "ac-v256", "equalinfo-b16-v256", "equalinfo-b16-v65k", "gzip-v256"]
+SWEEP = "bytes@m2-cpu-xs"   # the Bytes stream with a bigger M2 than the tiny scale's
 
 
 def synthetic_shards(root, n_docs=(12, 3), seed=0, methods=METHODS, model_hash=None):
@@ -51,12 +52,19 @@ def test_tiny_scale_end_to_end(tmp_path, monkeypatch):
     shards, out, docs, kept = tmp_path / "shards", tmp_path / "exp", tmp_path / "docs", tmp_path / "kept"
     synthetic_shards(shards)
     common = ["--scale", "tiny", "--shards", str(shards), "--docs", str(docs), "--jobs", "0",
-              "--methods", ",".join(METHODS), "--results-dir", str(kept),
+              "--methods", ",".join(METHODS + [SWEEP]), "--results-dir", str(kept),
               "--stability-sentences", "2", "--stability-prefixes", "3"]
     argv = common + ["--out", str(out)]
     assert R.main(argv) == 0
     res = json.loads((out / "results.json").read_text())
-    assert set(res["methods"]) == set(METHODS) and res["scale"]["name"] == "tiny"
+    assert set(res["methods"]) == set(METHODS + [SWEEP]) and res["scale"]["name"] == "tiny"
+    # the sweep run: the Bytes shard, its own M2 size and so its own FLOPs/byte
+    sw, by = res["methods"][SWEEP], res["methods"]["bytes"]
+    assert sw["stream"] == "bytes" and sw["m2_preset"] == "m2-cpu-xs" and by["m2_preset"] == "tiny"
+    assert sw["train_tokens"] == by["train_tokens"] and sw["val_tokens"] == by["val_tokens"]
+    assert sw["m2_non_embedding_params"] == 328_320 > by["m2_non_embedding_params"]
+    assert sw["flops_per_byte"] == 2 * 328_320 / sw["bytes_per_token"]
+    assert json.loads((out / "runs" / SWEEP / "config.json").read_text())["d_model"] == 128
     for m, r in res["methods"].items():
         run = json.loads((out / "runs" / m / "result.json").read_text())
         assert r["m2_bpb"] == run["val_bpb"] and r["tokens_seen"] == run["tokens_seen"]
@@ -68,6 +76,7 @@ def test_tiny_scale_end_to_end(tmp_path, monkeypatch):
     assert res["m1"]["bpb"] == res["methods"]["ac-v256"]["uniform_bpb"]
     md = (docs / "results.md").read_text()
     assert "scale `tiny`" in md and "EqualInfoAC[b16, v65k]" in md
+    assert "**M2 size sweep**" in md and "| Bytes @m2-cpu-xs |" in md
     for claim in ("AC and StaticAC stay at uniform", "GZip learns", "shorter windows"):
         line = next(l for l in md.splitlines() if claim in l)
         assert any(v in line for v in (REPRODUCED, NOT_REPRODUCED, NOT_MEASURABLE))

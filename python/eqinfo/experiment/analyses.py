@@ -143,7 +143,8 @@ def kl_analysis(methods: list[str], shards: Path, previous: dict | None = None, 
     nulls = NullProfiles(ns, null_draws, seed)
     out = {"settings": settings, "methods": {}}
     for m in methods:
-        if parse_method(m).family not in KL_FAMILIES:
+        info = parse_method(m)
+        if info.family not in KL_FAMILIES or info.preset:   # a sweep run has its stream's profile
             continue
         path = shards / "val" / f"{m}.shard"
         if not path.exists():

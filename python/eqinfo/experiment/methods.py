@@ -2,6 +2,9 @@
 
 Names follow eqinfo.tokenizers.METHODS: bytes, sentencepiece, ac-v{256,65k}, staticac-v*,
 gzip-v*, equalinfo-b{16,24,32,64,128}-v*. v256 = 8-bit tokens, v65k = 16-bit tokens.
+A run key may add "@<M2 preset>" (e.g. "bytes@m2-cpu-m"): the same token stream (shard) trained
+with another M2 size than the scale's, for the size sweeps of the paper's Fig. 3 (equal-FLOPs
+comparisons need more than one M2 size per method).
 Paper numbers: ../shared/PAPER.md (C4 validation, M2 25m; "-" where the paper gives none).
 """
 from __future__ import annotations
@@ -15,7 +18,8 @@ METHODS: tuple[str, ...] = (
     "gzip-v256", "gzip-v65k",
     *(f"equalinfo-b{b}-v{v}" for b in WINDOWS for v in ("256", "65k")),
 )
-_NAME = re.compile(r"^(bytes|sentencepiece|ac|staticac|gzip|equalinfo)(?:-b(\d+))?(?:-v(256|65k))?$")
+_NAME = re.compile(r"^(bytes|sentencepiece|ac|staticac|gzip|equalinfo)(?:-b(\d+))?(?:-v(256|65k))?"
+                   r"(?:@([a-z0-9-]+))?$")
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,12 @@ class MethodInfo:
     family: str            # bytes | sentencepiece | ac | staticac | gzip | equalinfo
     b: int | None          # window bits (equalinfo)
     token_bits: int | None  # N: 8 (v256) or 16 (v65k); None for bytes / sentencepiece
+    preset: str | None = None  # M2 preset of a sweep run ("bytes@m2-cpu-m"); None: the scale's
+
+    @property
+    def stream(self) -> str:
+        """The method whose token stream (shard) this run trains on: the name without "@preset"."""
+        return self.name.split("@", 1)[0]
 
     @property
     def uses_m1(self) -> bool:
@@ -44,17 +54,22 @@ class MethodInfo:
                "staticac": "StaticAC", "gzip": "GZip", "equalinfo": "EqualInfoAC"}[self.family]
         v = {8: "v256", 16: "v65k"}.get(self.token_bits)
         parts = ([f"b{self.b}"] if self.b else []) + ([v] if v else [])
-        return f"{fam}[{', '.join(parts)}]" if parts else fam
+        base = f"{fam}[{', '.join(parts)}]" if parts else fam
+        return f"{base} @{self.preset}" if self.preset else base
 
 
 def parse_method(name: str) -> MethodInfo:
     m = _NAME.match(name)
     if not m:
         raise ValueError(f"unknown method {name!r}; known: {', '.join(METHODS)}")
-    fam, b, v = m.group(1), m.group(2), m.group(3)
+    fam, b, v, preset = m.groups()
     if (fam == "equalinfo") != (b is not None) or (fam in ("bytes", "sentencepiece")) == (v is not None):
         raise ValueError(f"malformed method name {name!r}; known: {', '.join(METHODS)}")
-    return MethodInfo(name, fam, int(b) if b else None, {"256": 8, "65k": 16}.get(v))
+    if preset is not None:
+        from ..m2.config import PRESETS
+        if preset not in PRESETS:
+            raise ValueError(f"{name!r}: unknown M2 preset {preset!r}; choose from {sorted(PRESETS)}")
+    return MethodInfo(name, fam, int(b) if b else None, {"256": 8, "65k": 16}.get(v), preset)
 
 
 # The paper's numbers (PAPER.md): bytes/token, uniform / unigram bits/byte of the token stream
@@ -87,7 +102,7 @@ PAPER_M2_25M_PARAMS = 25_165_824  # 6 x (4*512^2 + 3*512*2048), norms not counte
 
 def paper_flops_per_byte(method: str) -> float | None:
     """The paper's inference FLOPs/byte for M2 25m (2 N / bytes-per-token + 6.0M for AC methods)."""
-    p = PAPER.get(method, {})
+    p = PAPER.get(method, {})  # sweep runs ("bytes@m2-cpu-m") have no paper point
     if "bytes_per_token" not in p:
         return None
     f = 2.0 * PAPER_M2_25M_PARAMS / p["bytes_per_token"]

@@ -34,11 +34,17 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
          f"{sc['train_bytes_by_family'] or 'none'}), validation text "
          f"{results.get('val_text_bytes') and format(results['val_text_bytes'], ',')} bytes "
          "(the same for every method). Paper: C4, M2 25m, 200k steps x 256 x 512 tokens.", ""]
+    sweeps = [m for m in _ordered(results, M) if M[m].get("m2_preset") not in (None, sc["preset"])]
+    if sweeps:
+        L += ["**M2 size sweep** (the same stream, other M2 sizes, for comparisons at equal "
+              "FLOPs/byte): " + ", ".join(f"{M[m]['label']} ({M[m]['m2_non_embedding_params']:,} "
+                                          "non-embedding parameters)" for m in sweeps) + ".", ""]
     if results.get("note"):
         L += [f"> **Note:** {results['note']}", ""]
-    missing = [m for m in METHODS if m not in M or M[m].get("m2_bpb") is None]
+    matrix = list(METHODS) + list(sc.get("sweeps") or ())
+    missing = [m for m in matrix if m not in M or M[m].get("m2_bpb") is None]
     if missing:  # a partial matrix says so before any verdict
-        L += [f"**Partial matrix:** {len(METHODS) - len(missing)} of {len(METHODS)} methods have an "
+        L += [f"**Partial matrix:** {len(matrix) - len(missing)} of {len(matrix)} runs have an "
               f"M2 result; not yet run: {', '.join(missing)}. Verdicts below use only the runs "
               "present.", ""]
     L += ["## Claims", "", "| claim | verdict | numbers |", "|---|---|---|"]
@@ -54,7 +60,7 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
           "(M1 context in brackets). Paper values in parentheses (C4, 25m).", "",
           "| method | vocab | bytes/token | uniform bpb | unigram bpb | M2 bits/byte | learned | "
           "FLOPs/byte | bytes/step | tokens trained |", "|---|---|---|---|---|---|---|---|---|---|"]
-    for name in [m for m in METHODS if m in M] + [m for m in M if m not in METHODS]:
+    for name in _ordered(results, M):
         r, p = M[name], PAPER.get(name, {})
         lr = learned(r)
         L.append(
@@ -74,15 +80,34 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
     L += _kl_section(results, an.get("kl") or {}, plots)
     L += _stability_section(results, an.get("stability") or {}, plots)
     L += ["Per-run logs: `log.csv` and `positions.csv` in each run directory "
-          f"(`{results.get('runs_dir', '')}`"
-          + (f"; finished runs are kept in `{results['results_dir']}`" if results.get("results_dir")
-             else "") + ").", ""]
+          f"(`{_display_path(results.get('runs_dir', ''))}`"
+          + (f"; finished runs are kept in `{_display_path(results['results_dir'])}`"
+             if results.get("results_dir") else "") + ").", ""]
     return "\n".join(L)
 
 
+def _display_path(p: str) -> str:
+    """A path as the reader of docs/ can use it: relative to the current directory (the
+    repository, where the experiment runs) when inside it."""
+    try:
+        return str(Path(p).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return p
+
+
 def _ordered(results: dict, names) -> list[str]:
+    """The matrix order (METHODS), each method followed by its sweep runs ("bytes@m2-cpu-m",
+    smallest M2 first), then anything else."""
     names = set(names)
-    return [m for m in METHODS if m in names] + sorted(n for n in names if n not in METHODS)
+    M = results.get("methods") or {}
+
+    def size(n):
+        return (M.get(n) or {}).get("m2_non_embedding_params") or 0
+    out = []
+    for m in METHODS:
+        out += [m] if m in names else []
+        out += sorted((n for n in names if n.startswith(m + "@")), key=lambda n: (size(n), n))
+    return out + sorted(n for n in names if n not in out)
 
 
 def _label(results: dict, name: str) -> str:
@@ -203,7 +228,15 @@ def plot_fig3(results: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 5.5))
     fams = FAMILY_COLORS
-    for name, r in results["methods"].items():
+    M = results["methods"]
+    # One line per stream over its M2 sizes (the paper's curves), where a sweep exists.
+    for stream in sorted({r["stream"] for k, r in M.items() if "@" in k}):
+        pts = sorted((r["flops_per_byte"], r["m2_bpb"]) for r in M.values()
+                     if r.get("stream") == stream and r.get("m2_bpb") is not None)
+        if len(pts) > 1:
+            fam = next(r["family"] for r in M.values() if r.get("stream") == stream)
+            ax.plot(*zip(*pts), color=fams.get(fam, "tab:green"), lw=1, alpha=0.7)
+    for name, r in M.items():
         if r.get("m2_bpb") is None:
             continue
         col = fams.get(r["family"], "tab:green")
@@ -218,7 +251,7 @@ def plot_fig3(results: dict, path: Path) -> None:
     ax.set_xlabel("inference FLOPs/byte (M2 + M1 for AC methods)")
     ax.set_ylabel("validation bits/byte")
     ax.set_title(f"scale {results['scale']['name']}: filled = ours, hollow = paper (25m, C4); "
-                 "o = v256, s = v65k", fontsize=9)
+                 "o = v256, s = v65k; lines: one stream over M2 sizes", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

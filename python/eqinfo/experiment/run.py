@@ -73,11 +73,16 @@ TRAIN_FIELDS = ("unigram_bpb", "train_tokens", "train_text_bytes")
 
 # ----------------------------------------------------------------------------- shard identity
 
+def shard_path(shards: Path, split: str, run: str) -> Path:
+    """<shards>/<split>/<stream>.shard of a run key ("bytes@m2-cpu-m" trains on bytes.shard)."""
+    return shards / split / f"{parse_method(run).stream}.shard"
+
+
 def shard_identities(shards: Path, method: str) -> dict:
     """{"train": identity or None, "val": identity or None} of a method's current shards."""
     out = {}
     for split in ("train", "val"):
-        p = shards / split / f"{method}.shard"
+        p = shard_path(shards, split, method)
         if p.exists():
             sh = read_shard(p, check_tokens=False)
             out[split] = shard_identity(sh.meta, sh.n_tokens, sh.text_bytes)
@@ -180,6 +185,7 @@ def persist_run(method: str, shards: Path, runs: Path, results_dir: Path) -> boo
 def compress_all(scale: Scale, methods: list[str], shards: Path, threads: int, data=None) -> None:
     """<shards>/{train,val}/<method>.shard for every method (eqinfo.compress; reused if current)."""
     from .. import compress  # needs the C++ extension: imported only when compressing
+    methods = list(dict.fromkeys(parse_method(m).stream for m in methods))  # sweeps share shards
     compress.compress_methods(methods, "val", shards, max_bytes=scale.val_bytes, order=scale.doc_order,
                               threads=threads,
                               data_path=data)
@@ -193,13 +199,13 @@ def compress_all(scale: Scale, methods: list[str], shards: Path, threads: int, d
 
 
 def train_command(scale: Scale, method: str, shards: Path, run_dir: Path, threads: int) -> list[str]:
-    tr = read_shard(shards / "train" / f"{method}.shard", check_tokens=False)
+    tr = read_shard(shard_path(shards, "train", method), check_tokens=False)
     tokens = scale.run_tokens(tr.n_tokens)
     steps = max(1, math.ceil(tokens / (scale.batch * scale.seq_len)))
     return [sys.executable, "-m", "eqinfo.m2.train",
-            "--train", str(shards / "train" / f"{method}.shard"),
-            "--val", str(shards / "val" / f"{method}.shard"), "--out", str(run_dir),
-            "--preset", scale.preset, "--steps", str(steps), "--seq-len", str(scale.seq_len),
+            "--train", str(shard_path(shards, "train", method)),
+            "--val", str(shard_path(shards, "val", method)), "--out", str(run_dir),
+            "--preset", parse_method(method).preset or scale.preset, "--steps", str(steps), "--seq-len", str(scale.seq_len),
             "--batch", str(scale.batch), "--micro-batch", str(scale.micro_batch),
             "--lr", str(scale.lr), "--warmup", str(max(1, int(scale.warmup_frac * steps))),
             "--eval-every", str(max(1, steps // scale.n_evals)),
@@ -234,7 +240,7 @@ def run_all(scale: Scale, methods: list[str], shards: Path, runs: Path, jobs: in
                 failed.append(m)
         return failed
     # Longest first (v65k softmax, then SentencePiece) so the last job is a short one.
-    todo.sort(key=lambda m: -read_shard(shards / "val" / f"{m}.shard", check_tokens=False).vocab_size)
+    todo.sort(key=lambda m: -read_shard(shard_path(shards, "val", m), check_tokens=False).vocab_size)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(REPO_ROOT / "python")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     running: dict[str, subprocess.Popen] = {}
@@ -301,7 +307,7 @@ def collect(scale: Scale, methods: list[str], shards: Path, runs: Path,
     prev_rows = (previous or {}).get("methods") or {}
     val_bytes = set()
     for m in methods:
-        tr_p, va_p = shards / "train" / f"{m}.shard", shards / "val" / f"{m}.shard"
+        tr_p, va_p = shard_path(shards, "train", m), shard_path(shards, "val", m)
         if not va_p.exists():
             continue
         ident = shard_identities(shards, m)
@@ -319,8 +325,11 @@ def collect(scale: Scale, methods: list[str], shards: Path, runs: Path,
             base.update({k: prev[k] for k in TRAIN_FIELDS})
             ident["train"] = prev["shard_identity"]["train"]
         val_bytes.add(base["val_text_bytes"])
-        fl = inference_flops_per_byte(m, n_ne, va.bytes_per_token, m1_cfg)
+        run_ne = non_embedding_params(get_preset(info.preset)) if info.preset else n_ne
+        fl = inference_flops_per_byte(m, run_ne, va.bytes_per_token, m1_cfg)
         row = {"label": info.label, "family": info.family, "b": info.b,
+               "stream": info.stream, "m2_preset": info.preset or scale.preset,
+               "m2_non_embedding_params": run_ne,
                "token_bits": info.token_bits, "window_tokens": info.window_tokens,
                "bytes_per_token": va.bytes_per_token, **base, **fl, "m2_bpb": None,
                "shard_identity": ident}
@@ -398,7 +407,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
     scale = get_scale(a.scale, **({"device": a.device} if a.device else {}))
-    methods = list(scale.methods) if a.methods == "all" else [m.strip() for m in a.methods.split(",") if m.strip()]
+    methods = (list(scale.methods) + list(scale.sweeps) if a.methods == "all"
+               else [m.strip() for m in a.methods.split(",") if m.strip()])
     for m in methods:
         parse_method(m)  # clear error on a bad name before any work
     out = Path(a.out) if a.out else REPO_ROOT / "runs" / "experiment" / scale.name
@@ -411,7 +421,7 @@ def main(argv=None) -> int:
         if not a.shards:
             compress_all(scale, methods, shards, a.compress_threads or a.jobs, a.data)
         missing = [m for m in methods for s in ("train", "val")
-                   if not (shards / s / f"{m}.shard").exists()]
+                   if not shard_path(shards, s, m).exists()]
         if missing:
             raise SystemExit(f"missing shards in {shards}: {sorted(set(missing))}")
         failed = run_all(scale, methods, shards, runs, a.jobs, a.threads, results_dir)
@@ -419,9 +429,9 @@ def main(argv=None) -> int:
     previous = load_previous(out / "results.json", kept)
     if results_dir is not None:   # runs finished before --results-dir existed, or elsewhere
         for m in methods:
-            if (shards / "train" / f"{m}.shard").exists() and (shards / "val" / f"{m}.shard").exists():
+            if shard_path(shards, "train", m).exists() and shard_path(shards, "val", m).exists():
                 persist_run(m, shards, runs, results_dir)
-    if not any((shards / "val" / f"{m}.shard").exists() for m in methods):
+    if not any(shard_path(shards, "val", m).exists() for m in methods):
         if not (kept is not None and kept.exists()):
             raise SystemExit(f"no validation shards in {shards} and no kept results "
                              f"({kept}): nothing to report")

@@ -30,7 +30,7 @@ import dataclasses
 import time
 from dataclasses import dataclass, field
 
-from ..m2 import get_preset
+from ..m2 import get_preset, non_embedding_params
 from .methods import METHODS, parse_method
 
 
@@ -53,6 +53,10 @@ class Scale:
     # family -> train_bytes for that family (e.g. AC's quadratic compression cost)
     train_bytes_by_family: dict = field(default_factory=dict)
     methods: tuple[str, ...] = METHODS
+    # Extra runs "<method>@<M2 preset>": the same stream with other M2 sizes, so that methods can
+    # be compared at equal inference FLOPs/byte (paper Fig. 3 draws one curve per method over M2
+    # sizes). Part of the matrix with --methods all.
+    sweeps: tuple[str, ...] = ()
     device: str = "auto"
     # Which documents the byte limits select (eqinfo.compress.select_documents): "shuffled" = a
     # fixed random sample over all sources; a file-order prefix would be a single source.
@@ -73,10 +77,12 @@ class Scale:
 SCALES: dict[str, Scale] = {
     # End-to-end check: minutes on a CPU, real compression of a few documents.
     "tiny": Scale("tiny", "tiny", seq_len=64, batch=4, train_bytes=30_000, val_bytes=10_000,
-                  epochs=2, n_evals=2, train_bytes_by_family={"ac": 15_000}),
+                  epochs=2, n_evals=2, train_bytes_by_family={"ac": 15_000},
+                  sweeps=("bytes@m2-cpu-xs",)),
     # ~4-6 CPU-hours for the 18 methods (module docstring).
     "small": Scale("small", "m2-cpu-xs", seq_len=256, batch=16, train_bytes=1_500_000,
-                   val_bytes=100_000, epochs=2, n_evals=6, train_bytes_by_family={"ac": 200_000}),
+                   val_bytes=100_000, epochs=2, n_evals=6, train_bytes_by_family={"ac": 200_000},
+                   sweeps=("bytes@m2-cpu-s", "bytes@m2-cpu-m")),
     # The paper's M2 25m on one GPU at the paper's early data point ("25m at only 3k steps":
     # PAPER.md gives Bytes 1.62, SentencePiece 1.35, EqualInfoAC[b16, v65k] 1.62 there):
     # 3,000 steps x 256 x 512 = 393M tokens per run (the paper's full budget, 200k steps, is
@@ -119,15 +125,18 @@ def estimate(scale: Scale, tok_s: dict[int, float], sp_vocab: int = 8192) -> dic
         # cost(V) = a + c V per token, through the 256 and 65536 points
         c = (1 / tok_s[65536] - 1 / tok_s[256]) / (65536 - 256)
         return 1 / (1 / tok_s[256] + c * (v - 256))
+    n_scale = non_embedding_params(get_preset(scale.preset))
     train_s = eval_s = 0.0
-    for m in scale.methods:
+    for m in scale.methods + scale.sweeps:
         info = parse_method(m)
+        # A sweep run's body costs in proportion to its size (the softmax is the same).
+        body = non_embedding_params(get_preset(info.preset)) / n_scale if info.preset else 1.0
         key = f"equalinfo-{info.b}" if info.family == "equalinfo" else info.family
         bpt = EST_BYTES_PER_TOKEN[key] * (2 if info.token_bits == 16 else 1)
         v = {"bytes": 257, "sentencepiece": sp_vocab}.get(info.family, 2 ** (info.token_bits or 8))
         tb = scale.train_bytes_for(m) or 70_725_522
-        train_s += scale.run_tokens(tb / bpt) / speed(v)
-        eval_s += scale.n_evals * (scale.val_bytes or 1_472_325) / bpt / (3 * speed(v))
+        train_s += body * scale.run_tokens(tb / bpt) / speed(v)
+        eval_s += body * scale.n_evals * (scale.val_bytes or 1_472_325) / bpt / (3 * speed(v))
     comp = 0.0
     passes = {(parse_method(m).family, parse_method(m).b) for m in scale.methods
               if parse_method(m).uses_m1}

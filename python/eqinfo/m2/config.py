@@ -68,6 +68,10 @@ PRESETS: dict[str, M2Config] = {
     # (docs/experiment.md, eqinfo.experiment.scales).
     "m2-cpu-xs": M2Config(d_model=128, n_heads=4, n_layers=2, mlp_dim=256, max_seq_len=256),
     "m2-cpu-s": M2Config(d_model=192, n_heads=4, n_layers=3, mlp_dim=512, max_seq_len=256),
+    # The Bytes size sweep of `small` (eqinfo.experiment.scales): 3.41M non-embedding parameters,
+    # so Bytes costs 6.8M FLOPs/byte, just above the M1 methods' ~5M, and "equal FLOPs/byte" can
+    # be read off an interpolation instead of being extrapolated.
+    "m2-cpu-m": M2Config(d_model=256, n_heads=4, n_layers=4, mlp_dim=768, max_seq_len=256),
     # The paper's M2 sizes (PAPER.md; counts above). Training: seq 512, batch 256.
     "m2-25m": M2Config(d_model=512, n_heads=8, n_layers=6, mlp_dim=2048),
     "m2-113m": M2Config(d_model=768, n_heads=12, n_layers=12, mlp_dim=3072),
