@@ -251,6 +251,57 @@ def compress_split(method: str, split: str, out: Path, *, max_bytes: int | None 
                             data_path=data_path, progress=progress, **kwargs)[method]
 
 
+@dataclass
+class Verification:
+    """What verify_shard found: documents whose decoded tokens differ from their text."""
+    method: str
+    documents: int
+    text_bytes: int
+    tokens: int
+    mismatched: list[tuple[int, str]]   # (document index, what went wrong)
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatched
+
+
+def verify_shard(path: str | Path, *, threads: int = 1, data_path: str | Path | None = None,
+                 m1: str | Path | None = None, static: str | Path | None = None,
+                 sentencepiece: str | Path | None = None, _documents: dict | None = None) -> Verification:
+    """Decode every document of a shard and compare it, byte for byte, with the corpus text its
+    sidecar says it was made from (same corpus file, split, selection and tokenizer model).
+
+    Raises ValueError when that comparison is impossible (another corpus, another model);
+    mismatching documents are returned, not raised. _documents: a cache shared across calls.
+    """
+    t0 = time.perf_counter()
+    shard = read_shard(path)
+    meta = shard.meta
+    corpus = Path(data_path) if data_path is not None else Path(meta["corpus"])
+    if corpus_sha256(corpus) != meta["corpus_sha256"]:
+        raise ValueError(f"{path}: made from corpus {meta['corpus_sha256']}, {corpus} is "
+                         f"{corpus_sha256(corpus)}")
+    key = (meta["split"], str(corpus), meta["max_bytes"], meta["max_docs"], meta.get("order", "file"))
+    cache = _documents if _documents is not None else {}
+    if key not in cache:
+        cache[key] = select_documents(meta["split"], corpus, meta["max_bytes"], meta["max_docs"],
+                                      meta.get("order", "file"))
+    docs = cache[key]
+    tok = get_tokenizer(meta["method"], m1=m1, static=static, sentencepiece=sentencepiece)
+    if tok.model_hash != meta["model_hash"]:
+        raise ValueError(f"{path}: made with model {meta['model_hash']}, the tokenizer's is "
+                         f"{tok.model_hash}: pass the model that made it")
+    if shard.n_docs != len(docs) or shard.text_bytes != sum(map(len, docs)):
+        raise ValueError(f"{path}: {shard.n_docs} documents / {shard.text_bytes} bytes, the "
+                         f"selection has {len(docs)} / {sum(map(len, docs))}")
+    decoded = tok.decode_batch([shard.document(j) for j in range(shard.n_docs)], threads=threads)
+    bad = [(j, r.describe() if not r.ok else "different bytes")
+           for j, (d, r) in enumerate(zip(docs, decoded)) if not (r.ok and r.documents == [d])]
+    return Verification(meta["method"], shard.n_docs, shard.text_bytes, shard.n_tokens, bad,
+                        time.perf_counter() - t0)
+
+
 def _package_version() -> str | None:
     try:
         from importlib.metadata import version
@@ -277,8 +328,13 @@ def main(argv=None) -> None:
     ap.add_argument("--sentencepiece", type=Path, default=None, help="SentencePiece model (default: models/...)")
     ap.add_argument("--force", action="store_true", help="rebuild shards even if up to date")
     ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--verify", action="store_true",
+                    help="make nothing: decode the existing shards of --split in --out and compare "
+                    "them with the corpus text (exit status 1 on any difference)")
     args = ap.parse_args(argv)
     methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.verify:
+        sys.exit(_verify_main(ap, args, methods))
     try:
         paths = compress_methods(methods, args.split, args.out, max_bytes=args.max_bytes, max_docs=args.max_docs,
                                  order=args.order, threads=args.threads, data_path=args.data, progress=not args.no_progress,
@@ -291,6 +347,29 @@ def main(argv=None) -> None:
         speed = m["bytes_in"] / 1000 / m["wall_seconds"] if m.get("wall_seconds") else float("nan")
         print(f"{name:24} {m['documents']:6d} {m['bytes_in']:10d} {m['tokens_out']:10d} "
               f"{m['bytes_in'] / max(1, m['tokens_out']):11.3f} {speed:8.1f}")
+
+
+def _verify_main(ap, args, methods) -> int:
+    paths = [shard_path(args.out, args.split, m) for m in methods]
+    if args.methods == "all":
+        paths = [p for p in paths if p.exists()]
+    if not paths:
+        ap.exit(2, f"{TOOL}: error: no shards in {Path(args.out) / args.split}\n")
+    print(f"{'method':24} {'docs':>6} {'bytes':>10} {'tokens':>10} {'seconds':>8}  round trip")
+    cache, failed = {}, 0
+    for path in paths:
+        try:
+            v = verify_shard(path, threads=args.threads, data_path=args.data, m1=args.m1,
+                             static=args.static, sentencepiece=args.sentencepiece, _documents=cache)
+        except (ValueError, FileNotFoundError, ShardError) as e:
+            print(f"{path.stem:24} cannot verify: {e}")
+            failed += 1
+            continue
+        failed += not v.ok
+        what = "exact" if v.ok else f"{len(v.mismatched)} documents differ: " + "; ".join(
+            f"#{j} {why}" for j, why in v.mismatched[:5])
+        print(f"{v.method:24} {v.documents:6d} {v.text_bytes:10d} {v.tokens:10d} {v.seconds:8.1f}  {what}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -125,6 +125,42 @@ def test_output_is_identical_for_any_thread_count(tmp_path, tiny_corpus):
         assert read_shard(made[3][m]).meta["threads"] == 3
 
 
+def test_verify_finds_exact_round_trips_and_every_changed_document(tmp_path, tiny_corpus, capsys):
+    path, train = tiny_corpus
+    methods = ["bytes", "staticac-v256", "equalinfo-b32-v65k"]
+    made = compress.compress_methods(methods, "train", tmp_path, data_path=path, progress=False)
+    for m in methods:
+        v = compress.verify_shard(made[m])
+        assert v.ok and (v.method, v.documents, v.text_bytes) == (m, len(train), sum(map(len, train)))
+    # one changed token in document 3 of the Equal-Info shard: that document (only) differs
+    sh = read_shard(made["equalinfo-b32-v65k"])
+    docs = [sh.document(j).copy() for j in range(sh.n_docs)]
+    docs[3][0] ^= 0x0100
+    sizes = [len(d) for d in train]
+    compress.write_shard(made["equalinfo-b32-v65k"], docs, sizes, sh.vocab_size, sh.meta)
+    v = compress.verify_shard(made["equalinfo-b32-v65k"])
+    assert not v.ok and [j for j, _ in v.mismatched] == [3]
+    # the CLI: a table, exit status 1 on any difference
+    argv = ["--verify", "--split", "train", "--out", str(tmp_path), "--data", str(path)]
+    with pytest.raises(SystemExit) as e:
+        compress.main(argv + ["--methods", "bytes,staticac-v256"])
+    assert e.value.code == 0 and capsys.readouterr().out.count("exact") == 2
+    with pytest.raises(SystemExit) as e:
+        compress.main(argv)
+    assert e.value.code == 1 and "1 documents differ: #3" in capsys.readouterr().out
+    # not comparable: a shard recorded as made with another model, or from another corpus
+    st = read_shard(made["staticac-v256"])
+    compress.write_shard(made["staticac-v256"], [st.document(j) for j in range(st.n_docs)], sizes,
+                         st.vocab_size, dict(st.meta, model_hash="0123456789abcdef"))
+    with pytest.raises(ValueError, match="made with model 0123456789abcdef"):
+        compress.verify_shard(made["staticac-v256"])
+    other = tmp_path / "other.jsonl.gz"
+    with gzip.open(other, "wt") as f:
+        f.write(json.dumps({"text": "x"}) + "\n")
+    with pytest.raises(ValueError, match="corpus"):
+        compress.verify_shard(made["bytes"], data_path=other)
+
+
 def test_up_to_date_shards_are_reused(tmp_path):
     path = corpus_or_skip()
     first = compress.compress_split("gzip-v65k", "val", tmp_path, max_bytes=20_000, data_path=path, progress=False)
