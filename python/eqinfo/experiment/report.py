@@ -242,8 +242,9 @@ def plot_fig3(results: dict, path: Path) -> None:
         col = fams.get(r["family"], "tab:green")
         mk = "s" if r.get("token_bits") == 16 else "o"
         ax.scatter(r["flops_per_byte"], r["m2_bpb"], c=col, marker=mk)
+        below = r.get("m2_preset") not in (None, results["scale"]["preset"])  # sweep points
         ax.annotate(r["label"], (r["flops_per_byte"], r["m2_bpb"]), fontsize=6,
-                    xytext=(3, 2), textcoords="offset points")
+                    xytext=(3, -8 if below else 2), textcoords="offset points")
         pf, pb = paper_flops_per_byte(name), PAPER.get(name, {}).get("m2_25m_bpb")
         if pf and pb:
             ax.scatter(pf, pb, facecolors="none", edgecolors=col, marker=mk, alpha=0.6)
