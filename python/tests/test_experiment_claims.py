@@ -95,3 +95,46 @@ def test_equal_flops_reads_the_bytes_curve_over_m2_sizes():
     assert judge(res)[5]["verdict"] == NOT_MEASURABLE
     M["equalinfo-b16-v65k"]["m2_bpb"] = 3.7
     assert judge(res)[5]["verdict"] == NOT_REPRODUCED                # worse for more FLOPs
+
+
+def _with_analyses():
+    """paper_like() plus analyses shaped like the paper's findings (Fig. 10, Fig. 11, stability)."""
+    from eqinfo.experiment.claims import KL_N
+    res = paper_like()
+    M = res["methods"]
+    M["equalinfo-b64-v65k"]["positions_curve"] = [
+        {"step": s, "position": p, "accuracy": a}
+        for s, accs in ((10, (0.01, 0.0, 0.0, 0.0)), (20, (0.30, 0.10, 0.02, 0.0)))
+        for p, a in enumerate(accs)]
+
+    def kl(at_n, sd=1e-3):
+        t = [0.0] * 16
+        t[KL_N - 1] = at_n
+        return {"n": list(range(1, 17)), "tokens": t, "ngrams": [0.0] * 16,
+                "tokens_null_sd": [sd] * 16, "ngrams_null_sd": [sd] * 16}
+    res["analyses"] = {
+        "kl": {"methods": {"ac-v256": kl(1e-4), "ac-v65k": kl(2e-4), "gzip-v256": kl(0.5),
+                           "equalinfo-b16-v256": kl(0.2), "equalinfo-b16-v65k": kl(0.2),
+                           "equalinfo-b32-v256": kl(0.05), "staticac-v256": kl(0.0)}},
+        "stability": {"methods": {m: {"mean_normalized_levenshtein": v} for m, v in (
+            ("sentencepiece", 0.0), ("equalinfo-b16-v256", 0.2), ("ac-v256", 0.95),
+            ("equalinfo-b16-v65k", 0.25), ("ac-v65k", 0.99))}}}
+    return res
+
+
+def test_paper_like_analyses_reproduce_and_each_finding_can_fail():
+    from eqinfo.experiment.claims import judge_analyses
+    res = _with_analyses()
+    got = judge_analyses(res)
+    assert [c["verdict"] for c in got] == [REPRODUCED] * 5, got
+    assert "0.300, 0.100, 0.020, 0.000" in got[0]["detail"]          # the last evaluation
+    an, M = res["analyses"], res["methods"]
+    M["equalinfo-b64-v65k"]["positions_curve"][-3]["accuracy"] = 0.4   # position #2 best
+    an["kl"]["methods"]["ac-v65k"]["ngrams"][3] = 0.01                 # 10 sd: not random
+    an["kl"]["methods"]["equalinfo-b32-v256"]["tokens"][7] = 0.7       # b32 above b16 and GZip
+    an["stability"]["methods"]["ac-v65k"]["mean_normalized_levenshtein"] = 0.1
+    assert [c["verdict"] for c in judge_analyses(res)] == [NOT_REPRODUCED] * 5
+    # a run that learned nothing says nothing about positions; no analyses: not measurable
+    M["equalinfo-b64-v65k"]["m2_bpb"] = M["equalinfo-b64-v65k"]["uniform_bpb"]
+    del res["analyses"]
+    assert [c["verdict"] for c in judge_analyses(res)] == [NOT_MEASURABLE] * 5

@@ -169,3 +169,105 @@ def judge(results: dict) -> list[dict]:
             add(c, NOT_MEASURABLE, d + ": outside the Bytes curve, and each point differs in "
                 "FLOPs/byte in the direction that favours the better one")
     return out
+
+
+# ----------------------------------------------------------------------------- analyses
+
+KL_N = 8            # the KL statements compare n = 8-bit tokens (a byte's worth of bits)
+KL_NOISE_SD = 3     # |KL| within this many null standard deviations: indistinguishable from random
+
+
+def judge_analyses(results: dict) -> list[dict]:
+    """The paper's findings from its analyses (PAPER.md, "Analyses"), judged like the claims from
+    results["analyses"] and the runs' per-position curves."""
+    out = []
+
+    def add(claim, verdict, detail):
+        out.append({"claim": claim, "verdict": verdict, "detail": detail})
+    M = results.get("methods") or {}
+    an = results.get("analyses") or {}
+
+    # Fig. 10: the first token of a window is learned best; later positions late or never.
+    c = "M2 predicts a window's first token best (accuracy falls with position, Fig. 10)"
+    rows = []
+    for m, r in M.items():
+        acc = _final_accuracy(r)
+        if len(acc) > 1 and learned(r):
+            rows.append((m, acc))
+    if not rows:
+        add(c, NOT_MEASURABLE, "no run with several tokens per window learned anything")
+    else:
+        ok = [acc[0] >= max(acc[1:]) for _, acc in rows]
+        add(c, REPRODUCED if all(ok) else NOT_REPRODUCED,
+            "; ".join(f"{m}: accuracy by position " + ", ".join(f"{a:.3f}" for a in acc)
+                      for m, acc in rows))
+
+    # Fig. 11: AC output is random; EqualInfoAC[b16] keeps the most structure of the AC family;
+    # GZip the most of all compressed streams.
+    kl = (an.get("kl") or {}).get("methods") or {}
+    # A v65k stream holds its v256 twin's bits (up to each document's last token): one of the two.
+    kl = {m: e for m, e in kl.items() if not (m.endswith("-v65k") and m[:-4] + "v256" in kl)}
+
+    def at_n(m):
+        """KL of the KL_N-bit tokens of stream m (None if not analysed at that n)."""
+        n = kl[m].get("n") or [] if m in kl else []
+        return kl[m]["tokens"][n.index(KL_N)] if KL_N in n else None
+    c = "AC output is indistinguishable from random bits (Fig. 11)"
+    ac = [m for m in ("ac-v256", "ac-v65k") if m in (an.get("kl") or {}).get("methods", {})]
+    if not ac:
+        add(c, NOT_MEASURABLE, "no AC stream analysed")
+    else:
+        every = an["kl"]["methods"]
+        worst = max(max(abs(v) / max(sd, 1e-300) for v, sd in zip(
+            every[m]["tokens"] + every[m]["ngrams"], every[m]["tokens_null_sd"] + every[m]["ngrams_null_sd"]))
+            for m in ac)
+        add(c, REPRODUCED if worst <= KL_NOISE_SD else NOT_REPRODUCED,
+            f"{', '.join(ac)}: largest abs(KL) over n = 1..16 (tokens and n-grams) = {worst:.1f} "
+            f"standard deviations of random streams (random: <= {KL_NOISE_SD})")
+    c = f"EqualInfoAC[b16] keeps the most non-uniformity of the AC methods (Fig. 11, {KL_N}-bit tokens)"
+    fam = {m: at_n(m) for m in kl if m.startswith(("equalinfo-", "ac-")) and at_n(m) is not None}
+    b16 = {m: v for m, v in fam.items() if m.startswith("equalinfo-b16-")}
+    if not b16 or len(fam) < 2:
+        add(c, NOT_MEASURABLE, "needs EqualInfoAC[b16] and another AC method analysed")
+    else:
+        top = max(fam, key=fam.get)
+        add(c, REPRODUCED if top in b16 else NOT_REPRODUCED,
+            ", ".join(f"{m} {v:.3g}" for m, v in sorted(fam.items(), key=lambda kv: -kv[1])) + " bits")
+    c = f"GZip keeps the most non-uniformity of the compressed streams (Fig. 11, {KL_N}-bit tokens)"
+    comp = {m: at_n(m) for m in kl if not m.startswith("bytes") and at_n(m) is not None}
+    gz = {m: v for m, v in comp.items() if m.startswith("gzip-")}
+    if not gz or len(comp) < 2:
+        add(c, NOT_MEASURABLE, "needs GZip and another compressed stream analysed")
+    else:
+        top = max(comp, key=comp.get)
+        ranked = sorted(comp.items(), key=lambda kv: -kv[1])
+        add(c, REPRODUCED if top in gz else NOT_REPRODUCED,
+            ", ".join(f"{m} {v:.3g}" for m, v in ranked[:4]) + " bits (largest four); "
+            + ", ".join(f"{m} {v:.3g}" for m, v in gz.items()))
+
+    # Stability: SentencePiece stable, AC unstable, EqualInfoAC in between.
+    c = "Stability: SentencePiece stable, AC unstable, EqualInfoAC in between"
+    st = (an.get("stability") or {}).get("methods") or {}
+    norm = {m: e["mean_normalized_levenshtein"] for m, e in st.items()}
+    pairs = [(v, norm.get("sentencepiece"), norm.get(f"equalinfo-b16-{v}"), norm.get(f"ac-{v}"))
+             for v in ("v256", "v65k")]
+    pairs = [p for p in pairs if None not in p]
+    if not pairs:
+        add(c, NOT_MEASURABLE, "needs SentencePiece, AC and EqualInfoAC[b16] measured")
+    else:
+        ok = all(sp < eq < ac_ for _, sp, eq, ac_ in pairs)
+        add(c, REPRODUCED if ok else NOT_REPRODUCED,
+            "normalised Levenshtein of a sentence's tokens across contexts: " + "; ".join(
+                f"{v}: SentencePiece {sp:.3f}, EqualInfoAC[b16] {eq:.3f}, AC {ac_:.3f}"
+                for v, sp, eq, ac_ in pairs))
+    return out
+
+
+def _final_accuracy(r: dict) -> list[float]:
+    """Accuracy per window position at the run's last evaluation (empty without a curve)."""
+    curve = r.get("positions_curve") or []
+    if not curve:
+        return []
+    last = max(c["step"] for c in curve)
+    pos = {c["position"]: c["accuracy"] for c in curve if c["step"] == last}
+    return [pos[k] for k in sorted(pos)]

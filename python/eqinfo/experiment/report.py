@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .claims import judge, learned
+from .claims import judge, judge_analyses, learned
 from .methods import METHODS, PAPER, PAPER_M1_BPB, paper_flops_per_byte
 
 
@@ -49,7 +49,12 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
               "present.", ""]
     L += ["## Claims", "", "| claim | verdict | numbers |", "|---|---|---|"]
     for c in claims:
-        L.append(f"| {c['claim']} | **{c['verdict']}** | {c['detail']} |")
+        L.append(f"| {c['claim']} | **{c['verdict']}** | {_cell(c['detail'])} |")
+    findings = judge_analyses(results)
+    if findings:
+        L += ["", "The paper's findings from its analyses (sections below), judged the same way:", "",
+              "| finding | verdict | numbers |", "|---|---|---|"]
+        L += [f"| {c['claim']} | **{c['verdict']}** | {_cell(c['detail'])} |" for c in findings]
     L += ["", f"\"Learned\" = M2 at least 1% below the better of the uniform and unigram "
           f"bits/byte of its stream (eqinfo.experiment.claims). M1 alone: "
           f"{_f(results['m1'].get('bpb'))} bits/byte ({results['m1'].get('source', '')}; paper "
@@ -84,6 +89,11 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
           + (f"; finished runs are kept in `{_display_path(results['results_dir'])}`"
              if results.get("results_dir") else "") + ").", ""]
     return "\n".join(L)
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: a literal | would end the cell."""
+    return text.replace("|", "\\|")
 
 
 def _display_path(p: str) -> str:
