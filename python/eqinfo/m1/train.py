@@ -193,6 +193,23 @@ def open_csv(path: Path, fields: list[str], resume_step: int | None):
 
 # ----------------------------------------------------------------------------- main loop
 
+def add_common_args(p: argparse.ArgumentParser, *, warmup: int, ckpt_every: int,
+                    log_every: int) -> None:
+    """The options M1 and M2 training share (eqinfo.m2.train uses this too), with each trainer's
+    own defaults for the schedule and the logging/checkpoint cadence."""
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=int, default=warmup)
+    p.add_argument("--weight-decay", type=float, default=0.1)
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--ckpt-every", type=int, default=ckpt_every)
+    p.add_argument("--log-every", type=int, default=log_every)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="continue from <out>/ckpt.pt if it exists")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -204,10 +221,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-at", type=int, default=None, help="stop (and checkpoint) at this step")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq-len", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=int, default=300)
-    p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--reset-frac", type=float, default=0.5)
     p.add_argument("--reset-min", type=int, default=4)
     p.add_argument("--reset-max", type=int, default=96)
@@ -215,13 +228,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eval-bytes", type=int, default=200_000)
     p.add_argument("--eval-window", type=int, default=16)
     p.add_argument("--eval-batch", type=int, default=16)
-    p.add_argument("--ckpt-every", type=int, default=250)
-    p.add_argument("--log-every", type=int, default=50)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                   help="continue from <out>/ckpt.pt if it exists")
+    add_common_args(p, warmup=300, ckpt_every=250, log_every=50)
     p.add_argument("--init-weights", default=None, metavar="PATH",
                    help="only when <out>/ckpt.pt does not exist: start from this weights-only "
                         "snapshot (eqinfo.m1.snapshot) at its step, with a fresh optimizer")

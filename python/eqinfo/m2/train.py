@@ -42,8 +42,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..m1.train import (StopOnSignal, atomic_save, lr_at, make_optimizer, open_csv, rng_state,
-                        set_rng_state)
+from ..m1.train import (StopOnSignal, add_common_args, atomic_save, lr_at, make_optimizer, open_csv,
+                        rng_state, set_rng_state)
 from ..shards import Shard, read_shard
 from .config import M2Config, get_preset
 from .model import (M2, forward_flops_per_token, loss_fn, non_embedding_params, shift_right,
@@ -191,22 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--micro-batch", type=int, default=0,
                    help="split each batch into micro-batches of this size (memory; 0 = whole)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--warmup", type=int, default=100)
-    p.add_argument("--weight-decay", type=float, default=0.1)
-    p.add_argument("--grad-clip", type=float, default=1.0)
     p.add_argument("--eval-every", type=int, default=500, help="steps; 0 = only at the end")
     p.add_argument("--eval-tokens", type=int, default=None,
                    help="evaluate on the first documents covering at most this many validation "
                         "tokens (default: all)")
     p.add_argument("--eval-batch", type=int, default=16)
-    p.add_argument("--ckpt-every", type=int, default=200)
-    p.add_argument("--log-every", type=int, default=20)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda")
-    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
-                   help="continue from <out>/ckpt.pt if it exists")
+    add_common_args(p, warmup=100, ckpt_every=200, log_every=20)
     p.add_argument("--quiet", action="store_true", help="no per-log-row prints")
     return p
 
