@@ -138,3 +138,12 @@ def test_paper_like_analyses_reproduce_and_each_finding_can_fail():
     M["equalinfo-b64-v65k"]["m2_bpb"] = M["equalinfo-b64-v65k"]["uniform_bpb"]
     del res["analyses"]
     assert [c["verdict"] for c in judge_analyses(res)] == [NOT_MEASURABLE] * 5
+
+
+def test_window_order_tolerates_noise_below_the_learning_margin():
+    from eqinfo.experiment.claims import windows_order_ok
+    assert windows_order_ok([0.109, 0.002, 0.006, 0.002, 0.0])       # small noise among the rest
+    assert windows_order_ok([0.015, -0.005, 0.001, -0.005, -0.004])
+    assert not windows_order_ok([0.05, 0.0, 0.03, 0.0, 0.0])          # b32 beats b24 by 3 %
+    assert not windows_order_ok([0.005, 0.0, 0.0, 0.0, 0.0])          # nothing stands out
+    assert not windows_order_ok([0.0, 0.0, 0.0, 0.0, 0.02])           # the longest is best

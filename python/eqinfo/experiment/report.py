@@ -34,6 +34,11 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
          f"{sc['train_bytes_by_family'] or 'none'}), validation text "
          f"{results.get('val_text_bytes') and format(results['val_text_bytes'], ',')} bytes "
          "(the same for every method). Paper: C4, M2 25m, 200k steps x 256 x 512 tokens.", ""]
+    secs = [r["elapsed_s"] for r in M.values() if r.get("elapsed_s")]
+    if secs:
+        L += [f"**Cost:** M2 training and evaluation took {sum(secs) / 3600:.2f} hours of wall time "
+              f"summed over {len(secs)} runs (runs may share the machine's cores, "
+              "so this bounds their CPU time from above; compression is not included).", ""]
     sweeps = [m for m in _ordered(results, M) if M[m].get("m2_preset") not in (None, sc["preset"])]
     if sweeps:
         L += ["**M2 size sweep** (the same stream, other M2 sizes, for comparisons at equal "
@@ -252,9 +257,12 @@ def plot_fig3(results: dict, path: Path) -> None:
         col = fams.get(r["family"], "tab:green")
         mk = "s" if r.get("token_bits") == 16 else "o"
         ax.scatter(r["flops_per_byte"], r["m2_bpb"], c=col, marker=mk)
-        below = r.get("m2_preset") not in (None, results["scale"]["preset"])  # sweep points
+        # Sweep points label below, v65k points to the left: v256/v65k twins sit together.
+        below = r.get("m2_preset") not in (None, results["scale"]["preset"])
+        left = r.get("token_bits") == 16
         ax.annotate(r["label"], (r["flops_per_byte"], r["m2_bpb"]), fontsize=6,
-                    xytext=(3, -8 if below else 2), textcoords="offset points")
+                    xytext=(-4 if left else 4, -8 if below else 2), textcoords="offset points",
+                    ha="right" if left else "left")
         pf, pb = paper_flops_per_byte(name), PAPER.get(name, {}).get("m2_25m_bpb")
         if pf and pb:
             ax.scatter(pf, pb, facecolors="none", edgecolors=col, marker=mk, alpha=0.6)

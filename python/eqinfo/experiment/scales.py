@@ -19,9 +19,12 @@ documents); both are fixed random samples of whole documents over all sources (`
 corpus file is ordered by source, so a prefix would be State of the Union speeches only). AC (no windows) compresses whole documents with M1 at a cost
 quadratic in document length (~0.3 KB/s on 12 KB documents, models/m1-3m.md), so its TRAIN text
 is cut to 200 KB (it only has to show that nothing is learned; its validation text is the same
-as everyone's). Estimated total, quiet machine: ~0.6 core-hours of compression + ~3.4 of M2
-training and evaluation = ~4 CPU-hours (2 wall-hours with --jobs 2); at the loaded-machine
-throughputs above, ~6.5. `python -m eqinfo.experiment.scales --estimate small` recomputes it.
+as everyone's). Bytes is also trained at m2-cpu-s and m2-cpu-m (`sweeps`) so that its curve over
+M2 sizes reaches the ~5M FLOPs/byte of the M1 methods. `python -m eqinfo.experiment.scales
+--estimate small` gives ~8.3 CPU-hours at the loaded-machine throughputs above. Measured
+(2026-11-28/29, docs/results.md "Cost"): the 20 runs took 3.75 hours of wall time summed over runs
+(2 to 4 runs at a time on 2 cores, so less CPU time), v65k runs at 450-730 tokens/s each; M1
+compression of the 13 M1 shards about 15 core-minutes.
 """
 from __future__ import annotations
 
