@@ -108,9 +108,8 @@ def get_scale(name: str, **overrides) -> Scale:
 # ----------------------------------------------------------------------------- cost estimate
 
 # Bytes/token per family at v256, measured at the small scale (docs/results/small/results.json,
-# final bundled M1, validation sample; AC: long documents, models/m1-3m.md); v65k has twice as
-# many bytes per token.
-EST_BYTES_PER_TOKEN = {"bytes": 1.0, "sentencepiece": 3.07, "ac": 2.2, "staticac": 1.61,
+# final bundled M1, validation sample); v65k has twice as many bytes per token.
+EST_BYTES_PER_TOKEN = {"bytes": 1.0, "sentencepiece": 3.07, "ac": 1.96, "staticac": 1.61,
                        "gzip": 2.48, "equalinfo-16": 1.94, "equalinfo-24": 2.50,
                        "equalinfo-32": 2.80, "equalinfo-64": 3.31, "equalinfo-128": 3.63}
 # Compression speed per core (bytes/s): M1 methods per pass (v256 and v65k share it). EqualInfoAC:
