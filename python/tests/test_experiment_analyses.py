@@ -4,7 +4,7 @@ import pytest
 
 from eqinfo.analysis.token_kl import kl_profile
 from eqinfo.experiment import analyses as A
-from eqinfo.experiment import report
+from eqinfo.experiment import claims, report
 from eqinfo.shards import write_shard
 
 
@@ -164,7 +164,7 @@ def test_report_sections_and_plots(tmp_path):
     S = "\n".join(report._stability_section(res, res["analyses"]["stability"], {}))
     assert "| Bytes | 0.00 | 0.00 | 0.000 |" in S and "| AC[v256] |" in S
     # the plot draws AC[v256] for both AC streams (v65k has the same bits)
-    assert report.kl_plot_methods(res["analyses"]["kl"]) == ["bytes", "ac-v256"]
+    assert claims.kl_streams(res["analyses"]["kl"]) == ["bytes", "ac-v256"]
     assert report.plot_fig11(res, tmp_path / "f11.png") and (tmp_path / "f11.png").stat().st_size > 1000
     assert report.plot_stability(res, tmp_path / "st.png") and (tmp_path / "st.png").stat().st_size > 1000
     assert report._stability_section(res, {"skipped": "corpus unavailable"}, {})[2] == \

@@ -190,6 +190,22 @@ KL_N = 8            # the KL statements compare n = 8-bit tokens (a byte's worth
 KL_NOISE_SD = 3     # |KL| within this many null standard deviations: indistinguishable from random
 
 
+def kl_streams(kl: dict) -> list[str]:
+    """The distinct bit streams of a KL analysis: v256 streams, a v65k stream only where its v256
+    twin is missing (a v65k stream holds its twin's bits up to each document's last token)."""
+    M = kl.get("methods") or {}
+    return [m for m in M if not (m.endswith("-v65k") and m[:-4] + "v256" in M)]
+
+
+def final_positions(r: dict) -> tuple[int | None, dict[int, dict]]:
+    """(step, {position: curve row}) of the last evaluation in a run's positions_curve."""
+    curve = r.get("positions_curve") or []
+    if not curve:
+        return None, {}
+    last = max(c["step"] for c in curve)
+    return last, {c["position"]: c for c in curve if c["step"] == last}
+
+
 def judge_analyses(results: dict) -> list[dict]:
     """The paper's findings from its analyses (PAPER.md, "Analyses"), judged like the claims from
     results["analyses"] and the runs' per-position curves."""
@@ -217,20 +233,18 @@ def judge_analyses(results: dict) -> list[dict]:
 
     # Fig. 11: AC output is random; EqualInfoAC[b16] keeps the most structure of the AC family;
     # GZip the most of all compressed streams.
-    kl = (an.get("kl") or {}).get("methods") or {}
-    # A v65k stream holds its v256 twin's bits (up to each document's last token): one of the two.
-    kl = {m: e for m, e in kl.items() if not (m.endswith("-v65k") and m[:-4] + "v256" in kl)}
+    every = (an.get("kl") or {}).get("methods") or {}
+    kl = {m: every[m] for m in kl_streams(an.get("kl") or {})}
 
     def at_n(m):
         """KL of the KL_N-bit tokens of stream m (None if not analysed at that n)."""
         n = kl[m].get("n") or [] if m in kl else []
         return kl[m]["tokens"][n.index(KL_N)] if KL_N in n else None
     c = "AC output is indistinguishable from random bits (Fig. 11)"
-    ac = [m for m in ("ac-v256", "ac-v65k") if m in (an.get("kl") or {}).get("methods", {})]
+    ac = [m for m in ("ac-v256", "ac-v65k") if m in every]
     if not ac:
         add(c, NOT_MEASURABLE, "no AC stream analysed")
     else:
-        every = an["kl"]["methods"]
         worst = max(max(abs(v) / max(sd, 1e-300) for v, sd in zip(
             every[m]["tokens"] + every[m]["ngrams"], every[m]["tokens_null_sd"] + every[m]["ngrams_null_sd"]))
             for m in ac)
@@ -278,9 +292,4 @@ def judge_analyses(results: dict) -> list[dict]:
 
 def _final_accuracy(r: dict) -> list[float]:
     """Accuracy per window position at the run's last evaluation (empty without a curve)."""
-    curve = r.get("positions_curve") or []
-    if not curve:
-        return []
-    last = max(c["step"] for c in curve)
-    pos = {c["position"]: c["accuracy"] for c in curve if c["step"] == last}
-    return [pos[k] for k in sorted(pos)]
+    return [row["accuracy"] for _, row in sorted(final_positions(r)[1].items())]

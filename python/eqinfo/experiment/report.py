@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .claims import judge, judge_analyses, learned
+from .claims import KL_NOISE_SD, final_positions, judge, judge_analyses, kl_streams, learned
 from .methods import METHODS, PAPER, PAPER_M1_BPB, paper_flops_per_byte
 
 
@@ -130,15 +130,6 @@ def _label(results: dict, name: str) -> str:
     return r["label"] if r else name
 
 
-def final_positions(r: dict) -> tuple[int | None, dict[int, dict]]:
-    """(step, {position: curve row}) of the last evaluation in a run's positions_curve."""
-    curve = r.get("positions_curve") or []
-    if not curve:
-        return None, {}
-    last = max(c["step"] for c in curve)
-    return last, {c["position"]: c for c in curve if c["step"] == last}
-
-
 def _fig10_section(results: dict, plots: dict) -> list[str]:
     title = "Accuracy and loss by token position inside a window over training (paper Fig. 10)"
     rows = [(n, r) for n, r in results["methods"].items()
@@ -166,7 +157,6 @@ def _fig10_section(results: dict, plots: dict) -> list[str]:
 
 
 KL_TABLE_TOKENS = (1, 4, 8, 12, 16)
-NOISE_SD = 3  # |KL| within NOISE_SD null standard deviations: indistinguishable from random
 KL_TABLE_NGRAMS = (4, 8, 12, 16)
 
 
@@ -175,7 +165,7 @@ def _kl_cell(e: dict, kind: str, n: int) -> str:
         return ""
     i = e["n"].index(n)
     v, sd = e[kind][i], e[kind + "_null_sd"][i]
-    return f"~0 (±{NOISE_SD * sd:.2g})" if abs(v) <= NOISE_SD * sd else f"{v:.3g}"
+    return f"~0 (±{KL_NOISE_SD * sd:.2g})" if abs(v) <= KL_NOISE_SD * sd else f"{v:.3g}"
 
 
 def _kl_section(results: dict, kl: dict, plots: dict) -> list[str]:
@@ -189,7 +179,7 @@ def _kl_section(results: dict, kl: dict, plots: dict) -> list[str]:
          f"stream (its first {st.get('max_bits', 0):,} bits; Bytes = the UTF-8 text itself), "
          "bias-corrected by the same statistic on "
          f"{st.get('null_draws')} uniformly random streams of the same length "
-         f"(eqinfo.analysis.token_kl). \"~0 (±x)\": within x = {NOISE_SD} standard deviations of "
+         f"(eqinfo.analysis.token_kl). \"~0 (±x)\": within x = {KL_NOISE_SD} standard deviations of "
          "the random streams' values, i.e. indistinguishable from random bits of this length. Paper: AC is "
          "indistinguishable from random; EqualInfoAC[b16] keeps the most non-uniformity among the "
          "AC variants; GZip the most overall.", "",
@@ -315,16 +305,9 @@ FAMILY_COLORS = {"bytes": "k", "sentencepiece": "tab:gray", "ac": "tab:red",
                  "staticac": "tab:purple", "gzip": "tab:brown", "equalinfo": "tab:blue"}
 
 
-def kl_plot_methods(kl: dict) -> list[str]:
-    """The methods drawn in the KL plot: v256 streams (their v65k twins have the same bits up to
-    each document's last token), a v65k stream only where its v256 twin is missing."""
-    M = kl.get("methods") or {}
-    return [m for m in M if not (m.endswith("-v65k") and m[:-4] + "v256" in M)]
-
-
 def plot_fig11(results: dict, path: Path) -> bool:
     kl = (results.get("analyses") or {}).get("kl") or {}
-    names = _ordered(results, kl_plot_methods(kl))
+    names = _ordered(results, kl_streams(kl))
     if not names:
         return False
     import matplotlib
@@ -345,7 +328,7 @@ def plot_fig11(results: dict, path: Path) -> bool:
             v, sd = np.array(e[kind]), np.array(e[kind + "_null_sd"])
             y = np.maximum(v, floor)
             ax.plot(n, y, color=col, lw=1.2, label=_label(results, m))
-            sig = np.abs(v) > NOISE_SD * sd
+            sig = np.abs(v) > KL_NOISE_SD * sd
             ax.scatter(n[sig], y[sig], color=col, s=14)
             ax.scatter(n[~sig], y[~sig], facecolors="none", edgecolors=col, s=14)
     for ax, t in zip(axes, ("non-overlapping n-bit tokens", "overlapping bit n-grams")):
@@ -355,7 +338,7 @@ def plot_fig11(results: dict, path: Path) -> bool:
         ax.grid(alpha=0.3, which="both")
     axes[0].set_ylabel("KL from uniform (bits), bias-corrected")
     axes[1].legend(fontsize=6, ncol=2)
-    fig.suptitle(f"scale {results['scale']['name']}: validation streams; hollow = within {NOISE_SD} sd of "
+    fig.suptitle(f"scale {results['scale']['name']}: validation streams; hollow = within {KL_NOISE_SD} sd of "
                  f"random bits, values <= {floor:g} drawn at {floor:g}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
