@@ -278,20 +278,11 @@ class EqualInfoSegmenter {
       return i < document.size() ? static_cast<unsigned char>(document[i]) : kEos;
     };
     while (pos < n) {
-      // The context must hold exactly the symbols since the last reset; the
-      // window just closed may have advanced it past its end (fallback), so
-      // it is rebuilt rather than carried.
-      if (local.windows % ModelResetEvery == 0) group_start = pos;
-      model_->reset(ctx);
-      for (std::size_t i = group_start; i < pos; ++i) model_->advance(ctx, symbol_at(i));
-      window.begin();
+      begin_window(ctx, window, local.windows, group_start, pos, symbol_at);
       offered = offer_window(ctx, window, pos, n, offered, symbol_at);
       out.append(window.codeword());
       pos += window.window_symbols();
-      ++local.windows;
-      local.symbols += window.window_symbols();
-      local.greedy_symbols += window.greedy_symbols();
-      local.fallback_windows += window.window_symbols() < window.greedy_symbols();
+      count_window(local, window);
     }
     if (stats) *stats += local;
   }
@@ -336,7 +327,7 @@ class EqualInfoSegmenter {
                            const SymbolAt& symbol_at) const {
     std::size_t next = pos;    // next symbol to offer
     std::size_t queued = pos;  // next symbol to queue
-    std::size_t chunk = LookaheadModel<M> ? std::max<std::size_t>(expected / 2, 1) : 1;
+    std::size_t chunk = LookaheadModel<M> ? first_chunk(expected) : 1;
     for (;;) {
       // Tables for offering next .. end-1 need symbols up to end-2 run.
       const std::size_t end = std::min(next + chunk, n);
@@ -349,7 +340,7 @@ class EqualInfoSegmenter {
       const std::size_t first = tables.size() - (end - next);  // tables before `first` follow the reset prefix
       for (std::size_t k = first; next < end; ++k, ++next)
         if (window.offer(tables[k], symbol_at(next)) == WindowEncoder::Offer::kClosed) return next + 1 - pos;
-      chunk = LookaheadModel<M> ? std::max<std::size_t>(expected / 4, 2) : 1;
+      chunk = LookaheadModel<M> ? later_chunk(expected) : 1;
     }
   }
 
@@ -463,12 +454,9 @@ class EqualInfoSegmenter {
 
   // encode_document's per-window prologue, then offer_window's entry.
   void start_window(Lane& l) const {
-    if (l.local.windows % ModelResetEvery == 0) l.group_start = l.pos;
-    model_->reset(l.ctx);
-    for (std::size_t i = l.group_start; i < l.pos; ++i) model_->advance(l.ctx, l.symbol_at(i));
-    l.window.begin();
+    begin_window(l.ctx, l.window, l.local.windows, l.group_start, l.pos, [&l](std::size_t i) { return l.symbol_at(i); });
     l.next = l.queued = l.pos;
-    l.chunk = std::max<std::size_t>(l.offered / 2, 1);
+    l.chunk = first_chunk(l.offered);
   }
   // offer_window's queueing of one chunk.
   void queue_chunk(Lane& l) const {
@@ -485,15 +473,12 @@ class EqualInfoSegmenter {
         l.offered = l.next + 1 - l.pos;
         out.append(l.window.codeword());
         l.pos += l.window.window_symbols();
-        ++l.local.windows;
-        l.local.symbols += l.window.window_symbols();
-        l.local.greedy_symbols += l.window.greedy_symbols();
-        l.local.fallback_windows += l.window.window_symbols() < l.window.greedy_symbols();
+        count_window(l.local, l.window);
         if (l.pos >= l.n) return true;
         start_window(l);
         return false;
       }
-    l.chunk = std::max<std::size_t>(l.offered / 4, 2);
+    l.chunk = later_chunk(l.offered);
     return false;
   }
 
@@ -543,6 +528,32 @@ class EqualInfoSegmenter {
   // 25-50 rows per call, are as fast as any more on one thread (benchmark
   // M1/encode/simd/lockstep:128/lanes:L); 16 leaves 8 per thread on two.
   static constexpr std::size_t kEncodeLanes = 16;
+
+  // Look-ahead rows per model call (offer_window's comment says why): the
+  // first call of a window covers half the offers of the previous window,
+  // later calls a quarter, at least 2.
+  static std::size_t first_chunk(std::size_t expected) { return std::max<std::size_t>(expected / 2, 1); }
+  static std::size_t later_chunk(std::size_t expected) { return std::max<std::size_t>(expected / 4, 2); }
+
+  // Starts the window at `pos`, the windows-th of its document.  The context
+  // must hold exactly the symbols since the last reset (a new group every
+  // ModelResetEvery windows); the window just closed may have advanced it
+  // past its end (fallback), so it is rebuilt rather than carried.
+  template <class SymbolAt>
+  void begin_window(typename M::Context& ctx, WindowEncoder& window, std::size_t windows, std::size_t& group_start,
+                    std::size_t pos, const SymbolAt& symbol_at) const {
+    if (windows % ModelResetEvery == 0) group_start = pos;
+    model_->reset(ctx);
+    for (std::size_t i = group_start; i < pos; ++i) model_->advance(ctx, symbol_at(i));
+    window.begin();
+  }
+
+  static void count_window(WindowStats& stats, const WindowEncoder& window) {
+    ++stats.windows;
+    stats.symbols += window.window_symbols();
+    stats.greedy_symbols += window.greedy_symbols();
+    stats.fallback_windows += window.window_symbols() < window.greedy_symbols();
+  }
 
   // The offers a first window is assumed to take (b = 16 with M1: ~5.7).
   static constexpr std::size_t kFirstWindowOffers = 6;
