@@ -89,7 +89,8 @@ inline const char* kSpecHelp =
     "                        M1 (models/m1-3m.safetensors) for equalinfo, uniform otherwise\n"
     "  --frequency-bits P    model precision: 12 14 16 (default 14; an M1 file sets its own), P <= b\n"
     "  --kernel K            M1 kernel: simd (default) | scalar — identical tokens, different speed\n"
-    "  --threads T           M1 worker threads (default 1) — identical tokens, different speed\n";
+    "  --threads T           worker threads (default 1): documents in parallel when there are several,\n"
+    "                        else M1's rows — identical tokens, different speed\n";
 
 // The bundled M1, the default model of --method equalinfo (compiled in as a
 // path into the source tree; see examples/CMakeLists.txt).
@@ -112,16 +113,15 @@ inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
   base.window_bits = args.get_unsigned("--window-bits", base.window_bits);
   base.token_bits = args.get_unsigned("--token-bits", base.token_bits);
   base.model = args.get("--model", base.model);
-  if (const auto p = model_frequency_bits(base.model); p && !args.has("--frequency-bits")) base.frequency_bits = *p;
-  base.frequency_bits = args.get_unsigned("--frequency-bits", base.frequency_bits);
+  if (args.has("--frequency-bits")) base.frequency_bits = args.get_unsigned("--frequency-bits", 0);
   if (args.has("--kernel")) {
-    const std::string k = args.get("--kernel", "");
-    if (k != "simd" && k != "scalar") throw UsageError("--kernel must be simd or scalar");
-    base.kernel = k == "simd" ? m1::KernelKind::kSimd : m1::KernelKind::kScalar;
+    const auto k = m1::parse_kernel_kind(args.get("--kernel", ""));
+    if (!k) throw UsageError("--kernel must be simd or scalar");
+    base.kernel = *k;
   }
   base.threads = args.get_unsigned("--threads", static_cast<unsigned>(base.threads));
   if (base.threads == 0 || base.threads > 256) throw UsageError("--threads must be in [1, 256]");
-  if ((base.method == Method::kBytes || base.method == Method::kGzip || base.method == Method::kGzipRaw) && args.has("--model"))
+  if (!uses_model(base.method) && args.has("--model"))
     throw UsageError("--model is not used by --method " + std::string(method_name(base.method)));
   return base;
 }

@@ -18,15 +18,18 @@ printf '\nTokenizing %s (%s bytes) and decoding it back:\n\n' "$input" "$(wc -c 
 printf '%-34s %8s %12s %10s %10s  %s\n' method tokens bytes/token bits/byte windows "round trip"
 run() {
   local name=$1; shift
-  build/bin/eqinfo-encode "$@" --stats "$input" "$work/t.tok" 2>"$work/stats"
+  build/bin/eqinfo-encode "$@" --stats-json "$work/stats.json" "$input" "$work/t.tok"
   local extra=()
   for a in "$@"; do case $a in --model=*) extra+=("$a");; esac; done
   build/bin/eqinfo-decode "${extra[@]}" "$work/t.tok" "$work/t.out"
   local ok=FAILED
   cmp -s "$input" "$work/t.out" && ok=exact
-  awk -v name="$name" -v ok="$ok" '
-    /^tokens out/ {t=$3} /^bytes\/token/ {bt=$2} /^bits\/byte/ {bb=$2} /^windows/ {w=$2}
-    END {printf "%-34s %8s %12s %10s %10s  %s\n", name, t, bt, bb, (w ? w : "-"), ok}' "$work/stats"
+  python3 - "$name" "$ok" "$work/stats.json" <<'PY'
+import json, sys
+name, ok, path = sys.argv[1:]
+s = json.load(open(path))
+print(f"{name:<34} {s['tokens']:>8} {s['bytes_per_token']:>12.4f} {s['bits_per_byte']:>10.4f} {s['windows'] or '-':>10}  {ok}")
+PY
   [ "$ok" = exact ]
 }
 run "Bytes (v=257)"                 --method=bytes

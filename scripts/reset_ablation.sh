@@ -40,12 +40,12 @@ for f in "${FRACS[@]}"; do
     python3 -m eqinfo.m1.export --ckpt "$run/ckpt.pt" --out "$run/m1.safetensors"
   fi
   "$BIN/eqinfo-encode" --method equalinfo --window-bits 16 --token-bits 16 \
-    --model "m1:$run/m1.safetensors" --stats "$OUT/val_sample.txt" "$run/sample.tok" \
-    > "$run/encode_stats.txt" 2>&1
+    --model "m1:$run/m1.safetensors" --stats-json "$run/encode_stats.json" "$OUT/val_sample.txt" "$run/sample.tok"
 done
 echo "reset_frac  val_bpb_full  val_bpb_window5  equalinfo_b16_stats"
 for f in "${FRACS[@]}"; do
   run="$OUT/rf$f"
   last=$(grep -E '^[0-9]+,[0-9]+,[^,]*,[^,]*,[^,]*,[0-9.]+,' "$run/log.csv" | tail -1)
-  echo "$f  $(echo "$last" | cut -d, -f6)  $(echo "$last" | cut -d, -f7)  $(grep -E 'bytes/token|bits/byte' "$run/encode_stats.txt" | tr '\n' ' ')"
+  stats=$(python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(f"bytes/token {s[\"bytes_per_token\"]:.4f} bits/byte {s[\"bits_per_byte\"]:.4f}")' "$run/encode_stats.json")
+  echo "$f  $(echo "$last" | cut -d, -f6)  $(echo "$last" | cut -d, -f7)  $stats"
 done

@@ -21,15 +21,15 @@ namespace {
 
 template <unsigned N>
 void check_chunker(std::mt19937_64& rng) {
-  using Chunker = BitChunker<N>;
-  STATIC_REQUIRE(Chunker::kTokenBits == N);
-  STATIC_REQUIRE(Chunker::kVocabularySize == (std::size_t{1} << N));
+  const BitChunker chunker(N);
+  REQUIRE(chunker.token_bits() == N);
+  REQUIRE(chunker.vocabulary_size() == (std::size_t{1} << N));
   for (int trial = 0; trial < 40; ++trial) {
     const std::size_t length = trial < 20 ? static_cast<std::size_t>(trial) : rng() % 500;
     std::string ref;
     for (std::size_t i = 0; i < length; ++i) ref += (rng() & 1) ? '1' : '0';
     const BitVector bits = eqinfo_test::string_to_bits(ref);
-    const std::vector<Token> tokens = Chunker::chunk(bits);
+    const std::vector<Token> tokens = chunker.chunk(bits);
     INFO("N " << N << ", " << length << " bits");
     // ceil(length / N) tokens, each < 2^N, spelling the bits MSB first.
     REQUIRE(tokens.size() == (length + N - 1) / N);
@@ -45,10 +45,8 @@ void check_chunker(std::mt19937_64& rng) {
     // Unchunking appends exactly those bits.
     BitVector back;
     back.push_back(true);  // appends to what is already there
-    REQUIRE(Chunker::unchunk(tokens, back) == tokens.size());
+    REQUIRE(chunker.unchunk(tokens, back) == tokens.size());
     REQUIRE(eqinfo_test::bits_to_string(back) == "1" + spelled);
-    // Runtime-N functions agree with the compile-time chunker.
-    REQUIRE(eqinfo::chunk_bits(bits, N) == tokens);
   }
 }
 
@@ -66,11 +64,11 @@ TEST_CASE("BitChunker round-trips bits for every N in 1..16", "[bit_chunker]") {
 
 TEST_CASE("BitChunker token values for known bit patterns", "[bit_chunker]") {
   const BitVector bits = eqinfo_test::string_to_bits("1011001110001111");
-  CHECK(BitChunker<16>::chunk(bits) == std::vector<Token>{0xB38F});
-  CHECK(BitChunker<8>::chunk(bits) == std::vector<Token>{0xB3, 0x8F});
-  CHECK(BitChunker<5>::chunk(bits) == std::vector<Token>{0b10110, 0b01110, 0b00111, 0b10000});
-  CHECK(BitChunker<1>::chunk(eqinfo_test::string_to_bits("101")) == std::vector<Token>{1, 0, 1});
-  CHECK(BitChunker<12>::chunk(BitVector{}).empty());
+  CHECK(BitChunker(16).chunk(bits) == std::vector<Token>{0xB38F});
+  CHECK(BitChunker(8).chunk(bits) == std::vector<Token>{0xB3, 0x8F});
+  CHECK(BitChunker(5).chunk(bits) == std::vector<Token>{0b10110, 0b01110, 0b00111, 0b10000});
+  CHECK(BitChunker(1).chunk(eqinfo_test::string_to_bits("101")) == std::vector<Token>{1, 0, 1});
+  CHECK(BitChunker(12).chunk(BitVector{}).empty());
 }
 
 TEST_CASE("unchunk stops at the first token that does not fit in N bits", "[bit_chunker]") {
@@ -97,7 +95,7 @@ TEST_CASE("unchunk stops at the first token that does not fit in N bits", "[bit_
   CHECK(bits.ones() == 32);
   // Largest valid value for N = 5 is accepted; 32 is not.
   BitVector five;
-  CHECK(BitChunker<5>::unchunk(std::vector<Token>{31, 32}, five) == 1);
+  CHECK(BitChunker(5).unchunk(std::vector<Token>{31, 32}, five) == 1);
   CHECK(eqinfo_test::bits_to_string(five) == "11111");
 }
 

@@ -210,3 +210,30 @@ TEST_CASE("NoWindows on truncated and garbage streams", "[no_windows]") {
     CHECK(r.documents.empty());
   }
 }
+
+TEST_CASE("NoWindows: a set bit between a codeword and the next token boundary is flagged, the documents still decode", "[no_windows]") {
+  // Any point of the codeword's cell decodes the same symbols, so the bits
+  // after the codeword do not change the document; only an encoder's zero
+  // padding is canonical.
+  const UniformModel<14> uniform;
+  const std::vector<std::string> docs{"padding test", "second"};
+  BitVector bare;
+  NoWindowsSegmenter<UniformModel<14>>(uniform, 1).encode_document(docs[0], bare);
+  const std::size_t m = bare.size();
+  for (std::size_t alignment : {5u, 8u, 16u}) {
+    const NoWindowsSegmenter<UniformModel<14>> seg(uniform, alignment);
+    BitVector bits;
+    for (const auto& d : docs) seg.encode_document(d, bits);
+    INFO("alignment " << alignment << ", codeword " << m << " bits");
+    DecodeResult clean;
+    CHECK(seg.decode(bits, clean) == bits.size());
+    CHECK(clean.ok());
+    if (m % alignment == 0) continue;
+    BitVector damaged;
+    for (std::size_t i = 0; i < bits.size(); ++i) damaged.push_back(i == m ? true : bool(bits[i]));
+    DecodeResult r;
+    seg.decode(damaged, r);
+    CHECK(r.issues == eqinfo::kNonzeroPadding);
+    CHECK(r.documents == docs);
+  }
+}

@@ -313,3 +313,55 @@ TEST_CASE("encode_each == encode of each document, for M1 in lockstep and for th
   each_matches(*make_tokenizer({.method = Method::kAc, .token_bits = 16, .model = m1, .frequency_bits = 16}));
   each_matches(*make_tokenizer({.method = Method::kBytes}));
 }
+
+TEST_CASE("Document-parallel encode: any thread count gives the tokens, stream, bits and stats of one thread", "[factory][m1]") {
+  std::vector<std::string> docs = kDocs;
+  for (int i = 0; i < 37; ++i) docs.push_back("parallel document " + std::to_string(i * 104729) + std::string(i % 9, '!'));
+  const auto v = views(docs);
+  const auto same_for_any_threads = [&](const eqinfo::AnyTokenizer& tok) {
+    eqinfo::WindowStats one_stats;
+    const auto each = tok.encode_each(v, &one_stats);
+    const auto stream = tok.encode_documents(v);
+    for (std::size_t threads : {std::size_t{1}, std::size_t{2}, std::size_t{3}, std::size_t{8}}) {
+      INFO("threads " << threads);
+      eqinfo::WindowStats stats, stream_stats;
+      CHECK(tok.encode_each(v, threads, &stats) == each);
+      CHECK(stats == one_stats);
+      CHECK(tok.encode_documents(v, threads, &stream_stats) == stream);
+      CHECK(stream_stats == one_stats);
+      const std::vector<std::vector<Token>> streams(each.begin(), each.end());
+      const auto decoded = tok.decode_each(streams, threads);
+      REQUIRE(decoded.size() == docs.size());
+      for (std::size_t i = 0; i < docs.size(); ++i) CHECK(decoded[i].documents == std::vector<std::string>{docs[i]});
+    }
+    if (static_cast<Method>(tok.header().method) == Method::kBytes) {
+      CHECK_THROWS_AS(tok.encode_bits(v), std::invalid_argument);  // not a bitstream method
+      return;
+    }
+    // Chunking each document's bits gives its tokens.
+    const auto bits = tok.encode_bits(v, 2);
+    REQUIRE(bits.size() == docs.size());
+    for (std::size_t i = 0; i < docs.size(); ++i) CHECK(eqinfo::chunk_bits(bits[i], tok.header().token_bits) == each[i]);
+  };
+  const std::string m1 = "m1:" + std::string(EQINFO_MODELS_DIR) + "/m1-3m.safetensors";
+  same_for_any_threads(*make_tokenizer({.method = Method::kEqualInfo, .window_bits = 16, .token_bits = 16, .model = m1}));
+  same_for_any_threads(*make_tokenizer({.method = Method::kEqualInfo, .window_bits = 24, .token_bits = 16, .model = "uniform"}));
+  same_for_any_threads(*make_tokenizer({.method = Method::kAc, .token_bits = 7, .model = "uniform"}));
+  same_for_any_threads(*make_tokenizer({.method = Method::kGzip, .token_bits = 16}));
+  same_for_any_threads(*make_tokenizer({.method = Method::kBytes}));
+  CHECK_THROWS_AS(make_tokenizer({.method = Method::kBytes})->encode_each(v, std::size_t{0}), std::invalid_argument);
+}
+
+TEST_CASE("The model registry: each loader takes its prefix, an M1 file fixes P, unknown specs are named", "[factory]") {
+  const std::string m1 = "m1:" + std::string(EQINFO_MODELS_DIR) + "/m1-3m.safetensors";
+  CHECK(eqinfo::model_frequency_bits(m1) == 16u);
+  CHECK_FALSE(eqinfo::model_frequency_bits("uniform").has_value());
+  CHECK_FALSE(eqinfo::model_frequency_bits("static:/nonexistent.json").has_value());  // takes any P; read at load
+  CHECK_THROWS_WITH(eqinfo::model_frequency_bits("gpt:weights"), Catch::Contains("unknown model 'gpt:weights'"));
+  // P unset: the M1 file's own; set and different: refused with the file's P.
+  CHECK(make_tokenizer({.method = Method::kEqualInfo, .model = m1})->header().frequency_bits == 16);
+  CHECK(make_tokenizer({.method = Method::kEqualInfo, .model = "uniform"})->header().frequency_bits == eqinfo::kDefaultFrequencyBits);
+  CHECK_THROWS_WITH(make_tokenizer({.method = Method::kEqualInfo, .model = m1, .frequency_bits = 14}),
+                    Catch::Contains("tables are 16-bit"));
+  CHECK_THROWS_WITH(make_tokenizer({.method = Method::kStaticAc, .model = m1}), Catch::Contains("staticac needs --model static:PATH"));
+}

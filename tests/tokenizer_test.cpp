@@ -2,7 +2,9 @@
 // ArithmeticTokenizer (AC / StaticAC) end to end: round trips, multi-document
 // streams, decoding of arbitrary token sequences, golden token vectors, a
 // large document, and a real-text fixture from ../shared/data when present.
+#include "eqinfo/static_ac_tokenizer.hpp"
 #include "eqinfo/tokenizer.hpp"
+#include "eqinfo/uniform_model.hpp"
 
 #include <zlib.h>
 

@@ -1,4 +1,4 @@
-// BitChunker<N>: cuts a bitstream into N-bit tokens (vocabulary 2^N), most
+// BitChunker: cuts a bitstream into N-bit tokens (vocabulary 2^N), most
 // significant bit first, zero-padding the last token; and glues tokens back
 // into bits.  Tokens may straddle window boundaries when N does not divide
 // the window size (the paper's b = 24, N = 16 case).
@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <span>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "eqinfo/bit_vector.hpp"
@@ -14,7 +15,6 @@
 
 namespace eqinfo {
 
-// Runtime-N versions, for tools that pick N from the command line.
 inline void check_token_bits(unsigned n) {
   if (n < 1 || n > 16) throw std::invalid_argument("token bits must be in [1, 16], got " + std::to_string(n));
 }
@@ -38,16 +38,21 @@ inline std::size_t unchunk_tokens(std::span<const Token> tokens, unsigned n, Bit
   return tokens.size();
 }
 
-template <unsigned TokenBits>
-struct BitChunker {
-  static_assert(TokenBits >= 1 && TokenBits <= 16, "TokenBits must be in [1, 16]");
-  static constexpr unsigned kTokenBits = TokenBits;
-  static constexpr std::size_t kVocabularySize = std::size_t{1} << TokenBits;
+// The chunker stage of the pipeline (docs/design.md §1): N chosen at run
+// time, as the tools and the binding choose it.
+class BitChunker {
+ public:
+  explicit BitChunker(unsigned token_bits) : token_bits_(token_bits) { check_token_bits(token_bits); }
 
-  static std::vector<Token> chunk(const BitVector& bits) { return chunk_bits(bits, TokenBits); }
-  static std::size_t unchunk(std::span<const Token> tokens, BitVector& bits) {
-    return unchunk_tokens(tokens, TokenBits, bits);
-  }
+  [[nodiscard]] std::vector<Token> chunk(const BitVector& bits) const { return chunk_bits(bits, token_bits_); }
+  // Appends the bits of `tokens`; returns how many tokens fit in N bits (see unchunk_tokens).
+  std::size_t unchunk(std::span<const Token> tokens, BitVector& bits) const { return unchunk_tokens(tokens, token_bits_, bits); }
+
+  [[nodiscard]] unsigned token_bits() const noexcept { return token_bits_; }
+  [[nodiscard]] std::size_t vocabulary_size() const noexcept { return std::size_t{1} << token_bits_; }
+
+ private:
+  unsigned token_bits_;
 };
 
 }  // namespace eqinfo

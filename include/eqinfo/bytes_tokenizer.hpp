@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "eqinfo/decode_result.hpp"
+#include "eqinfo/segmenter.hpp"
 #include "eqinfo/symbols.hpp"
 
 namespace eqinfo {
@@ -19,12 +20,19 @@ class BytesTokenizer {
   std::vector<Token> encode(std::string_view document) const {
     return encode_documents(std::span<const std::string_view>(&document, 1));
   }
-  std::vector<Token> encode_documents(std::span<const std::string_view> documents) const {
+  // Window statistics do not apply (no windows, no coder): `stats` is untouched.
+  std::vector<Token> encode_documents(std::span<const std::string_view> documents, WindowStats* /*stats*/ = nullptr) const {
     std::vector<Token> tokens;
     for (auto d : documents) {
       for (unsigned char c : d) tokens.push_back(c);
       tokens.push_back(kEos);
     }
+    return tokens;
+  }
+  std::vector<std::vector<Token>> encode_each(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
+    std::vector<std::vector<Token>> tokens;
+    tokens.reserve(documents.size());
+    for (auto d : documents) tokens.push_back(encode_documents(std::span<const std::string_view>(&d, 1), stats));
     return tokens;
   }
   DecodeResult decode(std::span<const Token> tokens) const {

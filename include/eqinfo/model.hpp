@@ -16,6 +16,7 @@
 #pragma once
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -72,5 +73,47 @@ template <Model M>
 void prepare_batch(const M& model, std::span<typename M::Context* const> batch) {
   if constexpr (BatchModel<M>) model.predict_batch(batch);
 }
+
+// The tables for what a context has queued: after every queued symbol for a
+// LookaheadModel (predict_each), otherwise the one table predict gives.
+template <Model M>
+std::span<const FrequencyTable<M::kFrequencyBits>> queued_tables(const M& model, typename M::Context& ctx) {
+  if constexpr (LookaheadModel<M>)
+    return model.predict_each(ctx);
+  else
+    return std::span<const FrequencyTable<M::kFrequencyBits>>(&model.predict(ctx), 1);
+}
+
+// How a driver of look-ahead sizes its model calls: a schedule has
+//   static std::size_t first_chunk(std::size_t expected);  // offers in a window's first call
+//   static std::size_t later_chunk(std::size_t expected);  // ... in each later call
+//   static constexpr std::size_t kFirstWindowOffers;       // `expected` for a document's first window
+//   static constexpr std::size_t kLanes;                   // documents encoded in lockstep
+// where `expected` is how many symbols the previous window was offered.  The
+// schedule changes how many rows each call runs, never a table, so it is a
+// model's speed tuning, declared next to the model as
+// `using LookaheadSchedule = ...;` (M1: m1/encode_schedule.hpp).
+//
+// OneSymbolSchedule is what a model without look-ahead can do (predict gives
+// one table per call), and the default for a look-ahead model that declares
+// no schedule: one offer per call, one document at a time.
+struct OneSymbolSchedule {
+  static constexpr std::size_t first_chunk(std::size_t) noexcept { return 1; }
+  static constexpr std::size_t later_chunk(std::size_t) noexcept { return 1; }
+  static constexpr std::size_t kFirstWindowOffers = 1;
+  static constexpr std::size_t kLanes = 1;
+};
+
+template <class M>
+struct lookahead_schedule {
+  using type = OneSymbolSchedule;
+};
+template <class M>
+  requires LookaheadModel<M> && requires { typename M::LookaheadSchedule; }
+struct lookahead_schedule<M> {
+  using type = typename M::LookaheadSchedule;
+};
+template <class M>
+using lookahead_schedule_t = typename lookahead_schedule<M>::type;
 
 }  // namespace eqinfo

@@ -10,14 +10,16 @@
 // and trailing padding can never be mistaken for a short document.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 
 #include "eqinfo/arithmetic_coder.hpp"
 #include "eqinfo/decode_result.hpp"
-#include "eqinfo/equal_info_segmenter.hpp"
 #include "eqinfo/model.hpp"
+#include "eqinfo/segmenter.hpp"
 
 namespace eqinfo {
 
@@ -51,6 +53,11 @@ class NoWindowsSegmenter {
     if (stats) stats->symbols += document.size() + 1;
   }
 
+  // Documents are coded independently and one model context at a time.
+  void encode_documents(std::span<const std::string_view> docs, std::span<BitVector> outs, WindowStats* stats = nullptr) const {
+    encode_each_document(*this, docs, outs, stats);
+  }
+
   // Decodes documents from bits[0, size) until the bits run out; returns the
   // bits consumed (all of them when the last document is unterminated).
   std::size_t decode(const BitVector& bits, DecodeResult& result) const {
@@ -82,8 +89,9 @@ class NoWindowsSegmenter {
         result.issues |= kUnterminatedDocument;
         return bits.size();  // the broken document owns the rest of the stream
       }
-      pos += round_up(mirror.termination_bits());
-      if (pos > bits.size()) pos = bits.size();  // the padding itself may be cut short
+      const std::size_t end = pos + mirror.termination_bits();
+      pos = std::min(pos + round_up(mirror.termination_bits()), bits.size());  // the padding itself may be cut short
+      check_zero_padding(bits, end, pos, result);
     }
     return pos;
   }

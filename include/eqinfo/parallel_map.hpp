@@ -1,5 +1,6 @@
 // Runs fn(i) for every i in [0, n) on `threads` threads and stores each result
-// in slot i.  No Python in here: the binding calls it with the GIL released.
+// in slot i.  The document-parallel encode and decode of the factory's
+// tokenizers (AnyTokenizer::encode_each, decode_each) run on it.
 //
 // Determinism: each slot is written by exactly one call whose input is item i
 // alone, so the results are the same for every thread count; only the order
@@ -16,7 +17,7 @@
 
 #include "eqinfo/thread_pool.hpp"
 
-namespace eqinfo::python {
+namespace eqinfo {
 
 template <class R, class F>
 std::vector<R> parallel_map(std::size_t n, std::size_t threads, F&& fn) {
@@ -38,4 +39,4 @@ std::vector<R> parallel_map(std::size_t n, std::size_t threads, F&& fn) {
   return out;
 }
 
-}  // namespace eqinfo::python
+}  // namespace eqinfo

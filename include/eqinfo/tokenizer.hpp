@@ -2,11 +2,13 @@
 //
 //   EqualInfoTokenizer<Model, WindowBits, TokenBits>  Equal-Info windows (the method)
 //   ArithmeticTokenizer<Model, TokenBits>             plain AC per document ("AC";
-//                                                     with StaticModel, "StaticAC")
+//                                                     with StaticModel, "StaticAC":
+//                                                     static_ac_tokenizer.hpp)
 // and, behind the same interface, the baselines in bytes_tokenizer.hpp and
 // gzip_tokenizer.hpp.  Every tokenizer has
 //   std::vector<Token> encode(std::string_view document) const;   // document + EOS
-//   std::vector<Token> encode_documents(std::span<const std::string>) const;
+//   std::vector<Token> encode_documents(std::span<const std::string_view>, WindowStats* = nullptr) const;
+//   std::vector<std::vector<Token>> encode_each(std::span<const std::string_view>, WindowStats* = nullptr) const;
 //   DecodeResult decode(std::span<const Token>) const;             // total, see decode_result.hpp
 #pragma once
 
@@ -21,89 +23,73 @@
 #include "eqinfo/equal_info_segmenter.hpp"
 #include "eqinfo/model.hpp"
 #include "eqinfo/no_windows_segmenter.hpp"
-#include "eqinfo/static_model.hpp"
-#include "eqinfo/uniform_model.hpp"
+#include "eqinfo/segmenter.hpp"
 
 namespace eqinfo {
 
-namespace detail {
-
-template <class Segmenter>
-std::vector<Token> encode_documents(const Segmenter& segmenter, std::span<const std::string_view> documents,
-                                    unsigned token_bits, WindowStats* stats) {
-  BitVector bits;
-  if constexpr (requires(std::span<BitVector> outs) { segmenter.encode_documents(documents, outs, stats); }) {
-    // Many documents at once (Equal-Info with M1: in lockstep, one model call
-    // for the current windows of many documents); the same bits as one by one.
-    if (documents.size() > 1) {
-      std::vector<BitVector> parts(documents.size());
-      segmenter.encode_documents(documents, std::span<BitVector>(parts), stats);
-      for (const auto& p : parts) bits.append(p);
-      return chunk_bits(bits, token_bits);
-    }
-  }
-  for (auto d : documents) segmenter.encode_document(d, bits, stats);
-  return chunk_bits(bits, token_bits);
-}
-
-// Shared by every bit-level method: tokens -> bits -> documents, then the
-// checks on what follows the last document.
-template <class Segmenter>
-DecodeResult decode_tokens(const Segmenter& segmenter, std::span<const Token> tokens, unsigned token_bits) {
-  DecodeResult result;
-  BitVector bits;
-  if (unchunk_tokens(tokens, token_bits, bits) < tokens.size()) result.issues |= kInvalidToken;
-  const std::size_t consumed = segmenter.decode(bits, result);
-  bool nonzero = false;
-  for (std::size_t i = consumed; i < bits.size(); ++i) nonzero |= bits[i];
-  if (nonzero) result.issues |= kNonzeroPadding;
-  if (bits.size() - consumed >= token_bits) result.issues |= kExtraTokens;
-  return result;
-}
-
-}  // namespace detail
-
-// A segmenter plus N-bit chunking, N chosen at run time; owns its model.
-// Segmenter::from_settings(model, token_bits, decode_batch) builds the
-// segmenter for each call (cheap: it only points at the model).
-template <class Segmenter, Model M>
+// A segmenter plus N-bit chunking (BitChunker), N chosen at run time.  Owns
+// the segmenter's source (its model; for GZip, its framing) and builds the
+// segmenter from it for each call (cheap: a segmenter only points at it).
+template <class Seg, class Source>
+  requires SegmenterFrom<Seg, Source>
 class ChunkedTokenizer {
  public:
-  ChunkedTokenizer(M model, unsigned token_bits, std::size_t decode_batch = 64)
-      : model_(std::move(model)), token_bits_(token_bits), decode_batch_(decode_batch) {
-    check_token_bits(token_bits);
+  ChunkedTokenizer(Source source, unsigned token_bits, std::size_t decode_batch = 64)
+      : source_(std::move(source)), chunker_(token_bits), decode_batch_(decode_batch) {
     (void)segmenter();  // reject settings the segmenter cannot serve, now rather than at first use
   }
 
   std::vector<Token> encode(std::string_view document, WindowStats* stats = nullptr) const {
     return encode_documents(std::span<const std::string_view>(&document, 1), stats);
   }
+  // The documents as one stream: their bits back to back, then chunked (so a
+  // token may hold the end of one document and the start of the next).
   std::vector<Token> encode_documents(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
-    return detail::encode_documents(segmenter(), documents, token_bits_, stats);
+    BitVector bits;
+    for (const auto& part : encode_bits(documents, stats)) bits.append(part);
+    return chunker_.chunk(bits);
   }
   // Each document's tokens on their own (what encode(documents[i]) returns),
   // computed together: Equal-Info with M1 encodes them in lockstep.
   std::vector<std::vector<Token>> encode_each(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
-    std::vector<std::vector<Token>> tokens(documents.size());
-    const Segmenter seg = segmenter();
-    if constexpr (requires(std::span<BitVector> outs) { seg.encode_documents(documents, outs, stats); }) {
-      std::vector<BitVector> bits(documents.size());
-      seg.encode_documents(documents, std::span<BitVector>(bits), stats);
-      for (std::size_t i = 0; i < documents.size(); ++i) tokens[i] = chunk_bits(bits[i], token_bits_);
-    } else {
-      for (std::size_t i = 0; i < documents.size(); ++i) tokens[i] = encode(documents[i], stats);
-    }
+    std::vector<std::vector<Token>> tokens;
+    tokens.reserve(documents.size());
+    for (const auto& part : encode_bits(documents, stats)) tokens.push_back(chunker_.chunk(part));
     return tokens;
   }
-  DecodeResult decode(std::span<const Token> tokens) const { return detail::decode_tokens(segmenter(), tokens, token_bits_); }
-  [[nodiscard]] const M& model() const noexcept { return model_; }
-  [[nodiscard]] unsigned token_bits() const noexcept { return token_bits_; }
+  // Each document's bitstream, before chunking.
+  std::vector<BitVector> encode_bits(std::span<const std::string_view> documents, WindowStats* stats = nullptr) const {
+    std::vector<BitVector> bits(documents.size());
+    segmenter().encode_documents(documents, std::span<BitVector>(bits), stats);
+    return bits;
+  }
+
+  // Tokens -> bits -> documents, then the checks on what follows the last
+  // document: set padding bits, and whole tokens no encoder would write.
+  DecodeResult decode(std::span<const Token> tokens) const {
+    DecodeResult result;
+    BitVector bits;
+    if (chunker_.unchunk(tokens, bits) < tokens.size()) result.issues |= kInvalidToken;
+    const std::size_t consumed = segmenter().decode(bits, result);
+    check_zero_padding(bits, consumed, bits.size(), result);
+    if (bits.size() - consumed >= chunker_.token_bits()) result.issues |= kExtraTokens;
+    return result;
+  }
+
+  [[nodiscard]] const Source& source() const noexcept { return source_; }
+  [[nodiscard]] const Source& model() const noexcept
+    requires Model<Source>
+  {
+    return source_;
+  }
+  [[nodiscard]] unsigned token_bits() const noexcept { return chunker_.token_bits(); }
+  [[nodiscard]] const BitChunker& chunker() const noexcept { return chunker_; }
 
  private:
-  [[nodiscard]] Segmenter segmenter() const { return Segmenter::from_settings(model_, token_bits_, decode_batch_); }
+  [[nodiscard]] Seg segmenter() const { return Seg::from_settings(source_, chunker_.token_bits(), decode_batch_); }
 
-  M model_;
-  unsigned token_bits_;
+  Source source_;
+  BitChunker chunker_;
   std::size_t decode_batch_;
 };
 
@@ -123,6 +109,7 @@ class EqualInfoTokenizer : public ChunkedTokenizer<EqualInfoSegmenter<M, WindowB
       : ChunkedTokenizer<Segmenter, M>(std::move(model), TokenBits, decode_batch) {}
 };
 
+// Plain AC per document ("AC"; with StaticModel, the paper's "StaticAC").
 template <Model M, unsigned TokenBits = 16>
 class ArithmeticTokenizer : public ChunkedTokenizer<NoWindowsSegmenter<M>, M> {
   static_assert(TokenBits >= 1 && TokenBits <= 16, "TokenBits must be in [1, 16]");
@@ -133,9 +120,5 @@ class ArithmeticTokenizer : public ChunkedTokenizer<NoWindowsSegmenter<M>, M> {
 
   explicit ArithmeticTokenizer(M model) : ChunkedTokenizer<Segmenter, M>(std::move(model), TokenBits) {}
 };
-
-// The paper's StaticAC: plain AC driven by an order-0 byte model.
-template <unsigned FrequencyBits = 14, unsigned TokenBits = 16>
-using StaticAcTokenizer = ArithmeticTokenizer<StaticModel<FrequencyBits>, TokenBits>;
 
 }  // namespace eqinfo

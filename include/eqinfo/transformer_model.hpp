@@ -11,10 +11,11 @@
 // predict_batch() runs the queued positions of many contexts as one batch of
 // rows, so every weight matrix is streamed once per step for the whole batch.
 //
-// Kernels: KernelKind::kSimd runs the matrix products with packed_gemm
-// (weights repacked at load) and the per-row divisions by reciprocal;
-// KernelKind::kScalar is the plain reference (matmul_reference on the int8
-// weights as stored, div_round).  Both follow docs/integer_m1.md to the bit.
+// Kernels: the KernelKind picks a backend (m1/backend.hpp) once per forward
+// call: kSimd runs the matrix products with packed_gemm (weights repacked at
+// load) and the per-row divisions by reciprocal; kScalar is the plain
+// reference (matmul_reference on the int8 weights as stored, div_round).
+// Both follow docs/integer_m1.md to the bit.
 #pragma once
 
 #include <algorithm>
@@ -31,7 +32,9 @@
 #include "eqinfo/fingerprint.hpp"
 #include "eqinfo/frequency_table.hpp"
 #include "eqinfo/m1/attention.hpp"
+#include "eqinfo/m1/backend.hpp"
 #include "eqinfo/m1/dot_kernels.hpp"
+#include "eqinfo/m1/encode_schedule.hpp"
 #include "eqinfo/m1/integer_ops.hpp"
 #include "eqinfo/m1/packed_gemm.hpp"
 #include "eqinfo/m1/row_ops.hpp"
@@ -43,18 +46,6 @@
 namespace eqinfo {
 
 namespace m1 {
-
-// One linear layer as both kernels read it: the int8 weights [out][in] as
-// stored (the reference kernel) and packed for packed_gemm, with the
-// requantisation of the accumulators.
-struct KernelLinear {
-  std::span<const std::int8_t> weight;  // [out][in]
-  PackedWeights packed;
-  std::size_t out = 0, in = 0;
-
-  KernelLinear(std::span<const std::int8_t> w, std::size_t out_, std::size_t in_)
-      : weight(w), packed(w.data(), out_, in_), out(out_), in(in_) {}
-};
 
 // q, k and v share their input, so their weights are one [3d][d] matrix
 // (rows q, then k, then v) and one product per layer; the requantisations
@@ -86,6 +77,7 @@ class TransformerModel {
  public:
   static constexpr unsigned kFrequencyBits = FrequencyBits;
   using Table = FrequencyTable<FrequencyBits>;
+  using LookaheadSchedule = m1::EncodeSchedule;  // look-ahead rows per call and lockstep lanes
 
   struct Context {
     std::vector<std::vector<std::int16_t>> keys, values;  // per layer: [positions][d]
@@ -260,16 +252,17 @@ class TransformerModel {
     std::vector<std::int64_t> scores;             // attention scratch
   };
 
-  // acc[r][0..l.out) = x[r] · l.weightᵀ, x: [rows][l.in], acc: [rows][ld_acc].
-  void linear(const m1::KernelLinear& l, const std::int16_t* x, std::size_t rows, std::int32_t* acc, std::size_t ld_acc) const {
-    if (kernel_ == m1::KernelKind::kSimd)
-      m1::packed_gemm(l.packed, x, rows, acc, ld_acc);
-    else
-      m1::matmul_reference(x, rows, l.in, l.weight.data(), l.out, acc, ld_acc);
+  // Runs the queued positions of `batch` as one set of rows, on this thread,
+  // with the backend of the model's kernel (chosen here, once per call).
+  void forward(std::span<Context* const> batch) const {
+    switch (kernel_) {
+      case m1::KernelKind::kSimd: return forward_on<m1::SimdBackend>(batch);
+      case m1::KernelKind::kScalar: return forward_on<m1::ScalarBackend>(batch);
+    }
   }
 
-  // Runs the queued positions of `batch` as one set of rows, on this thread.
-  void forward(std::span<Context* const> batch) const {
+  template <class Backend>
+  void forward_on(std::span<Context* const> batch) const {
     const auto& cfg = impl_->weights.config;
     const std::size_t d = cfg.d_model, F = cfg.mlp_dim, V = kAlphabetSize;
     constexpr std::int32_t A = m1::kActivationClamp;
@@ -297,10 +290,10 @@ class TransformerModel {
     for (std::size_t li = 0; li < impl_->layers.size(); ++li) {
       const m1::KernelLayer& L = *impl_->layers[li];
       const m1::TransformerLayer& T = *L.source;
-      for (std::size_t r = 0; r < R; ++r) m1::rmsnorm(x + r * d, d, n + r * d, kernel_);
+      for (std::size_t r = 0; r < R; ++r) Backend::rmsnorm(x + r * d, d, n + r * d);
       // q, k, v in one product (acc row = [q | k | v]); k and v go straight
       // into each context's cache at their position.
-      linear(L.qkv, n, R, acc, ld_acc);
+      Backend::linear(L.qkv, n, R, acc, ld_acc);
       m1::requant_rows(acc, ld_acc, R, d, T.q.mult.data(), T.q.shift, INT32_MIN, -A, A, q, d);
       for (std::size_t r = 0; r < R; ++r) {
         auto& c = *rows[r].ctx;
@@ -312,16 +305,16 @@ class TransformerModel {
       }
       // Attention of each row over its context's positions 0..pos.
       for (std::size_t r = 0; r < R; ++r)
-        m1::attend(impl_->attention[li], rows[r].pos, q + r * d, rows[r].ctx->keys[li].data(), rows[r].ctx->values[li].data(), a + r * d,
-                   ws.scores, kernel_);
+        Backend::attend(impl_->attention[li], rows[r].pos, q + r * d, rows[r].ctx->keys[li].data(), rows[r].ctx->values[li].data(),
+                        a + r * d, ws.scores);
       // Output projection into the residual stream.
-      linear(L.o, a, R, acc, d);
+      Backend::linear(L.o, a, R, acc, d);
       m1::add_to_residual(acc, R, d, T.o.mult.data(), T.o.shift, x);
       // MLP.
-      for (std::size_t r = 0; r < R; ++r) m1::rmsnorm(x + r * d, d, n + r * d, kernel_);
-      linear(L.w1, n, R, acc, F);
+      for (std::size_t r = 0; r < R; ++r) Backend::rmsnorm(x + r * d, d, n + r * d);
+      Backend::linear(L.w1, n, R, acc, F);
       m1::requant_rows(acc, F, R, F, T.w1.mult.data(), T.w1.shift, 0, 0, A, hid, F);
-      linear(L.w2, hid, R, acc, d);
+      Backend::linear(L.w2, hid, R, acc, d);
       m1::add_to_residual(acc, R, d, T.w2.mult.data(), T.w2.shift, x);
     }
 
@@ -330,13 +323,13 @@ class TransformerModel {
     wanted.clear();
     for (std::size_t r = 0; r < R; ++r)
       if (rows[r].table) {
-        m1::rmsnorm(x + r * d, d, n + wanted.size() * d, kernel_);
+        Backend::rmsnorm(x + r * d, d, n + wanted.size() * d);
         wanted.push_back(r);
       }
-    linear(impl_->out, n, wanted.size(), acc, V);
+    Backend::linear(impl_->out, n, wanted.size(), acc, V);
     const auto& out = impl_->weights.out;
     for (std::size_t w = 0; w < wanted.size(); ++w)
-      m1::logits_to_table<FrequencyBits>(acc + w * V, out.mult, out.shift, impl_->weights.exp2_lut, *rows[wanted[w]].table, kernel_);
+      Backend::template logits_to_table<FrequencyBits>(acc + w * V, out.mult, out.shift, impl_->weights.exp2_lut, *rows[wanted[w]].table);
     for (Context* c : batch) {
       if (c->each && !c->pending.empty()) c->table = c->tables.back();
       if (!c->each) c->tables.clear();  // predict_each then has no stale tables to return

@@ -2,7 +2,8 @@
 // tokenizer factory (include/eqinfo/tokenizer_factory.hpp).  It converts
 // between Python and C++ and releases the GIL around every call that runs a
 // tokenizer; all policy (method names, default models, shards) lives in the
-// Python package (python/eqinfo/tokenizers.py).
+// Python package (python/eqinfo/tokenizers.py), and all scheduling (threads
+// over documents) in the core (AnyTokenizer::encode_each, decode_each).
 //
 // The module is the top-level `_eqinfo_core`, not `eqinfo._core`: the in-tree
 // package (PYTHONPATH=python, used by the M1 training scripts and the tests)
@@ -12,6 +13,7 @@
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
 #include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/unique_ptr.h>
 #include <nanobind/stl/vector.h>
@@ -28,7 +30,6 @@
 #include <vector>
 
 #include "eqinfo/tokenizer_factory.hpp"
-#include "parallel_map.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -61,6 +62,26 @@ std::vector<Token> tokens_of(nb::handle h) {
   return std::vector<Token>(a.data(), a.data() + a.shape(0));
 }
 
+// Parts back to back and their offsets (n + 1).
+template <class T>
+std::pair<std::vector<T>, std::vector<std::int64_t>> concatenate(std::vector<std::vector<T>> parts) {
+  std::vector<std::int64_t> offsets(parts.size() + 1, 0);
+  for (std::size_t i = 0; i < parts.size(); ++i) offsets[i + 1] = offsets[i] + static_cast<std::int64_t>(parts[i].size());
+  std::vector<T> flat;
+  flat.reserve(static_cast<std::size_t>(offsets.back()));
+  for (auto& p : parts) flat.insert(flat.end(), p.begin(), p.end());
+  return {std::move(flat), std::move(offsets)};
+}
+
+nb::dict stats_dict(const WindowStats& s) {
+  nb::dict d;
+  d["windows"] = s.windows;
+  d["window_symbols"] = s.symbols;
+  d["greedy_symbols"] = s.greedy_symbols;
+  d["fallback_windows"] = s.fallback_windows;
+  return d;
+}
+
 // One tokenizer built from settings; immutable after construction, so any
 // number of threads may encode and decode with it at once.
 class CoreTokenizer {
@@ -69,17 +90,12 @@ class CoreTokenizer {
                 std::optional<unsigned> frequency_bits, const std::string& kernel, std::size_t model_threads) {
     const auto m = parse_method(method);
     if (!m) throw std::invalid_argument("unknown method '" + method + "' (equalinfo, ac, staticac, gzip, gzip-raw, bytes)");
-    if (kernel != "simd" && kernel != "scalar") throw std::invalid_argument("kernel must be 'simd' or 'scalar', got '" + kernel + "'");
+    const auto k = m1::parse_kernel_kind(kernel);
+    if (!k) throw std::invalid_argument("kernel must be 'simd' or 'scalar', got '" + kernel + "'");
     if (model_threads < 1 || model_threads > 256) throw std::invalid_argument("model_threads must be in [1, 256]");
-    spec_.method = *m;
-    spec_.window_bits = window_bits;
-    spec_.token_bits = token_bits;
-    spec_.model = model;
-    spec_.kernel = kernel == "simd" ? m1::KernelKind::kSimd : m1::KernelKind::kScalar;
-    spec_.threads = model_threads;
+    spec_ = {.method = *m, .window_bits = window_bits, .token_bits = token_bits, .model = model, .frequency_bits = frequency_bits,
+             .kernel = *k, .threads = model_threads};
     try {
-      // An M1 file fixes its own precision; otherwise the factory's default.
-      spec_.frequency_bits = frequency_bits ? *frequency_bits : model_frequency_bits(model).value_or(spec_.frequency_bits);
       tokenizer_ = make_tokenizer(spec_);
     } catch (const std::exception& e) {
       // Bad settings and unreadable or foreign model files are both the
@@ -102,36 +118,31 @@ class CoreTokenizer {
   // All documents' tokens back to back plus offsets (n + 1): two arrays
   // instead of n small ones, which the Python layer slices into views.
   nb::tuple encode_batch(nb::list documents, std::size_t threads) const {
-    check_threads(threads);
-    std::vector<std::string> texts;
-    texts.reserve(documents.size());
-    for (nb::handle d : documents) texts.push_back(bytes_of(d, "every document"));
-    std::vector<Token> flat;
-    std::vector<std::int64_t> offsets(texts.size() + 1, 0);
+    auto [flat, offsets, stats] = encode_flat(documents, threads);
+    return nb::make_tuple(to_numpy(std::move(flat)), to_numpy(std::move(offsets)));
+  }
+  // The same and the window statistics of the encode.
+  nb::tuple encode_batch_with_stats(nb::list documents, std::size_t threads) const {
+    auto [flat, offsets, stats] = encode_flat(documents, threads);
+    return nb::make_tuple(to_numpy(std::move(flat)), to_numpy(std::move(offsets)), stats_dict(stats));
+  }
+
+  // Each document's bitstream before chunking: the bits of all documents as
+  // one uint8 array of 0/1 values, plus offsets (n + 1), and the statistics.
+  nb::tuple encode_bits(nb::list documents, std::size_t threads) const {
+    const auto texts = texts_of(documents);
+    std::vector<std::vector<std::uint8_t>> parts;
+    WindowStats stats;
     {
       nb::gil_scoped_release unlocked;
-      // Groups of consecutive documents, handed out to the threads one group
-      // at a time; each group is encoded in lockstep (encode_each).  Every
-      // document's tokens are those of encode(document), whatever the
-      // grouping, so the result does not depend on the thread count.  A
-      // group holds at most 32 documents (two lockstep batches of
-      // EqualInfoSegmenter::kEncodeLanes) and every thread gets about 4.
-      const std::size_t group = std::clamp<std::size_t>((texts.size() + 4 * threads - 1) / (4 * threads), 1, 32);
-      const std::size_t groups = (texts.size() + group - 1) / group;
-      auto grouped = parallel_map<std::vector<std::vector<Token>>>(groups, threads, [&](std::size_t g) {
-        const std::size_t begin = g * group, end = std::min(texts.size(), begin + group);
-        std::vector<std::string_view> views(texts.begin() + static_cast<std::ptrdiff_t>(begin), texts.begin() + static_cast<std::ptrdiff_t>(end));
-        return tokenizer_->encode_each(views);
-      });
-      std::vector<std::vector<Token>> parts;
-      parts.reserve(texts.size());
-      for (auto& g : grouped)
-        for (auto& p : g) parts.push_back(std::move(p));
-      for (std::size_t i = 0; i < parts.size(); ++i) offsets[i + 1] = offsets[i] + static_cast<std::int64_t>(parts[i].size());
-      flat.reserve(static_cast<std::size_t>(offsets.back()));
-      for (auto& p : parts) flat.insert(flat.end(), p.begin(), p.end());
+      for (const auto& b : tokenizer_->encode_bits(views_of(texts), threads, &stats)) {
+        std::vector<std::uint8_t> v(b.size());
+        for (std::size_t i = 0; i < b.size(); ++i) v[i] = b[i];
+        parts.push_back(std::move(v));
+      }
     }
-    return nb::make_tuple(to_numpy(std::move(flat)), to_numpy(std::move(offsets)));
+    auto [flat, offsets] = concatenate(std::move(parts));
+    return nb::make_tuple(to_numpy(std::move(flat)), to_numpy(std::move(offsets)), stats_dict(stats));
   }
 
   DecodeResult decode(nb::handle tokens) const {
@@ -141,12 +152,11 @@ class CoreTokenizer {
   }
 
   std::vector<DecodeResult> decode_batch(nb::list streams, std::size_t threads) const {
-    check_threads(threads);
     std::vector<std::vector<Token>> inputs;
     inputs.reserve(streams.size());
     for (nb::handle s : streams) inputs.push_back(tokens_of(s));
     nb::gil_scoped_release unlocked;
-    return parallel_map<DecodeResult>(inputs.size(), threads, [&](std::size_t i) { return tokenizer_->decode(inputs[i]); });
+    return tokenizer_->decode_each(inputs, threads);
   }
 
   [[nodiscard]] const TokenizerSpec& spec() const { return spec_; }
@@ -154,8 +164,31 @@ class CoreTokenizer {
   [[nodiscard]] std::size_t vocab_size() const { return tokenizer_->vocabulary_size(); }
 
  private:
-  static void check_threads(std::size_t threads) {
-    if (threads < 1 || threads > 256) throw std::invalid_argument("threads must be in [1, 256], got " + std::to_string(threads));
+  struct Flat {
+    std::vector<Token> tokens;
+    std::vector<std::int64_t> offsets;
+    WindowStats stats;
+  };
+  Flat encode_flat(nb::list documents, std::size_t threads) const {
+    const auto texts = texts_of(documents);
+    std::vector<std::vector<Token>> parts;
+    WindowStats stats;
+    {
+      nb::gil_scoped_release unlocked;
+      parts = tokenizer_->encode_each(views_of(texts), threads, &stats);
+    }
+    auto [flat, offsets] = concatenate(std::move(parts));
+    return {std::move(flat), std::move(offsets), stats};
+  }
+
+  static std::vector<std::string> texts_of(nb::list documents) {
+    std::vector<std::string> texts;
+    texts.reserve(documents.size());
+    for (nb::handle d : documents) texts.push_back(bytes_of(d, "every document"));
+    return texts;
+  }
+  static std::vector<std::string_view> views_of(const std::vector<std::string>& texts) {
+    return std::vector<std::string_view>(texts.begin(), texts.end());
   }
 
   TokenizerSpec spec_;
@@ -196,6 +229,22 @@ NB_MODULE(_eqinfo_core, m) {
         return "DecodeResult(documents=" + std::to_string(r.documents.size()) + ", issues='" + r.describe() + "')";
       });
 
+  m.def("method_names", [] {
+    std::vector<std::string> names;
+    for (auto [method, name] : kMethodNames) names.emplace_back(name);
+    return names;
+  }, "the C++ factory's method names (the Python registry is checked against them)");
+  m.def("chunk_bits", [](nb::ndarray<const std::uint8_t, nb::ndim<1>, nb::c_contig, nb::device::cpu> bits, unsigned token_bits) {
+    BitVector v;
+    v.reserve(bits.shape(0));
+    for (std::size_t i = 0; i < bits.shape(0); ++i) {
+      if (bits.data()[i] > 1) throw std::invalid_argument("bits must be 0 or 1");
+      v.push_back(bits.data()[i] != 0);
+    }
+    const BitChunker chunker(token_bits);
+    return python::to_numpy(chunker.chunk(v));
+  }, "bits"_a, "token_bits"_a, "uint8 0/1 bits -> uint16 tokens of N bits, MSB first, the last zero-padded (BitChunker)");
+
   nb::class_<CoreTokenizer>(m, "CoreTokenizer", "One tokenizer from run-time settings (TokenizerSpec).")
       .def(nb::init<const std::string&, unsigned, unsigned, const std::string&, std::optional<unsigned>, const std::string&,
                     std::size_t>(),
@@ -206,6 +255,10 @@ NB_MODULE(_eqinfo_core, m) {
       .def("encode", &CoreTokenizer::encode, "document"_a, "bytes -> uint16 tokens (EOS appended)")
       .def("encode_batch", &CoreTokenizer::encode_batch, "documents"_a, "threads"_a = 1,
            "list[bytes] -> (uint16 tokens of all documents back to back, int64 offsets [n + 1])")
+      .def("encode_batch_with_stats", &CoreTokenizer::encode_batch_with_stats, "documents"_a, "threads"_a = 1,
+           "list[bytes] -> (tokens, offsets, window stats dict: windows, window_symbols, greedy_symbols, fallback_windows)")
+      .def("encode_bits", &CoreTokenizer::encode_bits, "documents"_a, "threads"_a = 1,
+           "list[bytes] -> (uint8 0/1 bits of all documents back to back, int64 offsets [n + 1], window stats dict)")
       .def("decode", &CoreTokenizer::decode, "tokens"_a)
       .def("decode_batch", &CoreTokenizer::decode_batch, "streams"_a, "threads"_a = 1)
       .def_prop_ro("method", [](const CoreTokenizer& t) { return std::string(method_name(t.spec().method)); })

@@ -1,5 +1,6 @@
 // Round-trips a sentence through the installed headers; exit 0 on success.
 #include <eqinfo/tokenizer.hpp>
+#include <eqinfo/uniform_model.hpp>
 
 #include <cstdio>
 #include <string>

@@ -40,6 +40,7 @@
 
 #include "eqinfo/bytes_tokenizer.hpp"
 #include "eqinfo/gzip_tokenizer.hpp"
+#include "eqinfo/static_ac_tokenizer.hpp"
 #include "eqinfo/static_model.hpp"
 #include "eqinfo/tokenizer.hpp"
 #include "eqinfo/uniform_model.hpp"

@@ -27,15 +27,16 @@ struct AttentionParams {
 
 // q [d] at position t; keys, values: [t + 1][d] (head-major columns); a [d]
 // receives the output on v's grid.  `u` is scratch, resized to t + 1.
-inline void attend(const AttentionParams& p, std::size_t t, const std::int16_t* q, const std::int16_t* keys, const std::int16_t* values,
-                   std::int16_t* a, std::vector<std::int64_t>& u, KernelKind kind) {
+template <KernelKind K>
+void attend(const AttentionParams& p, std::size_t t, const std::int16_t* q, const std::int16_t* keys, const std::int16_t* values,
+            std::int16_t* a, std::vector<std::int64_t>& u) {
   const std::size_t d = p.d, hd = p.head_dim;
   u.resize(t + 1);
   std::array<std::int64_t, 256> num;  // hd <= d <= 256
   for (std::size_t h = 0; h < p.heads; ++h) {
     std::int64_t mx = INT64_MIN;
     for (std::size_t tau = 0; tau <= t; ++tau) {
-      const std::int32_t dot = m1::dot(q + h * hd, keys + tau * d + h * hd, hd, kind);
+      const std::int32_t dot = m1::dot<K>(q + h * hd, keys + tau * d + h * hd, hd);
       const auto bucket = static_cast<std::size_t>(p.rel_bucket[std::min(t - tau, p.max_distance)]);
       u[tau] = requant(dot, p.score_mult, p.score_shift) + p.rel_bias[bucket * p.heads + h];
       mx = std::max(mx, u[tau]);
@@ -56,15 +57,23 @@ inline void attend(const AttentionParams& p, std::size_t t, const std::int16_t* 
       for (std::size_t j = 0; j < hd; ++j)
         ah[j] = static_cast<std::int16_t>(clamp32(by_total.div_round(num[j]), -kActivationClamp, kActivationClamp));
     };
-    if (kind == KernelKind::kScalar) {
+    if constexpr (K == KernelKind::kScalar) {
       for (std::size_t j = 0; j < hd; ++j)
         ah[j] = static_cast<std::int16_t>(clamp32(div_round(num[j], total), -kActivationClamp, kActivationClamp));
-    } else if (t < (std::size_t{1} << 13)) {
-      divide_all(Divisor40(static_cast<std::uint64_t>(total)));
     } else {
-      divide_all(ExactDivisor(static_cast<std::uint64_t>(total)));
+      if (t < (std::size_t{1} << 13))
+        divide_all(Divisor40(static_cast<std::uint64_t>(total)));
+      else
+        divide_all(ExactDivisor(static_cast<std::uint64_t>(total)));
     }
   }
+}
+
+// The run-time choice, for tests and tools (the model picks K once per call: m1/backend.hpp).
+inline void attend(const AttentionParams& p, std::size_t t, const std::int16_t* q, const std::int16_t* keys, const std::int16_t* values,
+                   std::int16_t* a, std::vector<std::int64_t>& u, KernelKind kind) {
+  kind == KernelKind::kScalar ? attend<KernelKind::kScalar>(p, t, q, keys, values, a, u)
+                              : attend<KernelKind::kSimd>(p, t, q, keys, values, a, u);
 }
 
 }  // namespace eqinfo::m1

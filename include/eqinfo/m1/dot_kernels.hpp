@@ -12,6 +12,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
 #include <immintrin.h>
@@ -24,6 +26,13 @@
 namespace eqinfo::m1 {
 
 enum class KernelKind { kScalar, kSimd };
+
+// The kernel a setting names ("simd" | "scalar"), for the tools and the binding.
+inline std::optional<KernelKind> parse_kernel_kind(std::string_view name) noexcept {
+  if (name == "simd") return KernelKind::kSimd;
+  if (name == "scalar") return KernelKind::kScalar;
+  return std::nullopt;
+}
 
 inline const char* simd_kernel_name() {
 #if defined(EQINFO_DOT_AVX512VNNI)
@@ -61,8 +70,16 @@ inline std::int32_t dot_simd(const std::int16_t* a, const std::int16_t* b, std::
   return head + dot_scalar(a + i, b + i, n - i);
 }
 
+template <KernelKind K>
+std::int32_t dot(const std::int16_t* a, const std::int16_t* b, std::size_t n) noexcept {
+  if constexpr (K == KernelKind::kScalar)
+    return dot_scalar(a, b, n);
+  else
+    return dot_simd(a, b, n);
+}
+// The run-time choice, for tests and tools (the model picks K once per call: m1/backend.hpp).
 inline std::int32_t dot(const std::int16_t* a, const std::int16_t* b, std::size_t n, KernelKind kind) noexcept {
-  return kind == KernelKind::kScalar ? dot_scalar(a, b, n) : dot_simd(a, b, n);
+  return kind == KernelKind::kScalar ? dot<KernelKind::kScalar>(a, b, n) : dot<KernelKind::kSimd>(a, b, n);
 }
 
 }  // namespace eqinfo::m1

@@ -89,13 +89,14 @@ class Divisor40 {
 
 // RMSNorm with the gain folded into the next weights: Q.10 x [d] -> unit-RMS
 // n [d] on a 2^-8 grid.
-inline void rmsnorm(const std::int32_t* x, std::size_t d, std::int16_t* n, KernelKind kind) noexcept {
+template <KernelKind K>
+void rmsnorm(const std::int32_t* x, std::size_t d, std::int16_t* n) noexcept {
   std::int64_t ss = 0;
   for (std::size_t i = 0; i < d; ++i) ss += std::int64_t{x[i]} * x[i];  // < 256 * 2^46
   const std::int64_t ms = std::max<std::int64_t>(ss / static_cast<std::int64_t>(d), 1);
   const auto r = static_cast<std::int64_t>(isqrt(static_cast<std::uint64_t>(ms) << 16));  // rms * 2^8, in [256, 2^31]
   // |x_i| · 2^16 + r / 2 < 2^39 + 2^30: inside Divisor40's range.
-  if (kind == KernelKind::kScalar) {
+  if constexpr (K == KernelKind::kScalar) {
     for (std::size_t i = 0; i < d; ++i)
       n[i] = static_cast<std::int16_t>(clamp32(div_round(std::int64_t{x[i]} << 16, r), -kActivationClamp, kActivationClamp));
   } else {
@@ -129,9 +130,9 @@ inline void add_to_residual(const std::int32_t* acc, std::size_t rows, std::size
 
 // The frequency table at precision P from the output layer's accumulators
 // (one row of V = 257): logit_s = requant(acc_s, M_s, s), then the exp2 rule.
-template <unsigned P>
+template <unsigned P, KernelKind K>
 void logits_to_table(const std::int32_t* acc, std::span<const std::int32_t> mult, int shift, std::span<const std::int32_t> lut,
-                     FrequencyTable<P>& table, KernelKind kind) {
+                     FrequencyTable<P>& table) {
   std::array<std::int64_t, kAlphabetSize> logit;
   for (std::size_t s = 0; s < kAlphabetSize; ++s) logit[s] = requant(acc[s], mult[s], shift);
   const std::int64_t m = *std::max_element(logit.begin(), logit.end());
@@ -149,13 +150,27 @@ void logits_to_table(const std::int32_t* acc, std::span<const std::int32_t> mult
   // e_s · spare < 2^15 · 2^24 and 2^15 <= E < 2^24: inside Divisor40's range.
   const Divisor40 by_total(static_cast<std::uint64_t>(total));
   for (std::size_t s = 0; s < kAlphabetSize; ++s) {
-    const std::int64_t share = kind == KernelKind::kScalar ? e[s] * spare / total
-                                                           : static_cast<std::int64_t>(by_total.divide(static_cast<std::uint64_t>(e[s] * spare)));
+    std::int64_t share;
+    if constexpr (K == KernelKind::kScalar)
+      share = e[s] * spare / total;
+    else
+      share = static_cast<std::int64_t>(by_total.divide(static_cast<std::uint64_t>(e[s] * spare)));
     f[s] = static_cast<std::uint32_t>(1 + share);
     sum += f[s];
   }
   f[argmax] += static_cast<std::uint32_t>((std::int64_t{1} << P) - sum);
   table.set_frequencies(f);
+}
+
+// The run-time choices, for tests and tools (the model picks K once per call: m1/backend.hpp).
+inline void rmsnorm(const std::int32_t* x, std::size_t d, std::int16_t* n, KernelKind kind) noexcept {
+  kind == KernelKind::kScalar ? rmsnorm<KernelKind::kScalar>(x, d, n) : rmsnorm<KernelKind::kSimd>(x, d, n);
+}
+template <unsigned P>
+void logits_to_table(const std::int32_t* acc, std::span<const std::int32_t> mult, int shift, std::span<const std::int32_t> lut,
+                     FrequencyTable<P>& table, KernelKind kind) {
+  kind == KernelKind::kScalar ? logits_to_table<P, KernelKind::kScalar>(acc, mult, shift, lut, table)
+                              : logits_to_table<P, KernelKind::kSimd>(acc, mult, shift, lut, table);
 }
 
 }  // namespace eqinfo::m1
