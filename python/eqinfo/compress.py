@@ -35,7 +35,8 @@ import numpy as np
 
 from eqinfo import resources
 from eqinfo.shards import ShardError, read_shard, sidecar_path, write_shard
-from eqinfo.tokenizers import METHODS, MethodSpec, Tokenizer, get_tokenizer, method_spec
+from eqinfo.registry import METHODS, Method, lookup
+from eqinfo.tokenizers import Tokenizer, get_tokenizer
 
 TOOL = "eqinfo-compress"
 # Bump when the tokens written for the same settings change (forces existing shards to be rebuilt).
@@ -139,7 +140,7 @@ def _batches(docs: Sequence[bytes], threads: int):
 @dataclass
 class _Output:
     """One shard to make: the method, its tokenizer (for vocab and model hash) and its sidecar."""
-    spec: MethodSpec
+    spec: Method
     tokenizer: object
     path: Path
     settings: dict
@@ -156,19 +157,20 @@ class _Output:
         return all(meta.get(k) == self.settings[k] for k in SETTINGS_KEYS)
 
 
-def _settings(spec: MethodSpec, tok, split: str, corpus_hash: str, max_bytes, max_docs, order) -> dict:
-    return {"method": spec.name, "factory_method": spec.method, "b": spec.b, "N": spec.N,
+def _settings(spec: Method, tok, split: str, corpus_hash: str, max_bytes, max_docs, order) -> dict:
+    # SentencePiece has no C++ factory method; its sidecars name its family there.
+    return {"method": spec.name, "factory_method": spec.factory or spec.family.name, "b": spec.b, "N": spec.N,
             "vocab_size": tok.vocab_size, "model_hash": tok.model_hash,
             "frequency_bits": tok.frequency_bits if spec.model in ("m1", "static") else None,
             "split": split, "corpus_sha256": corpus_hash, "max_bytes": max_bytes, "max_docs": max_docs,
             "order": order, "tool_version": TOOL_VERSION}
 
 
-def _groups(specs: list[MethodSpec]) -> list[list[MethodSpec]]:
+def _groups(specs: list[Method]) -> list[list[Method]]:
     """Methods that share one encoding pass: M1 methods equal up to N; every other method alone."""
-    groups: dict[tuple, list[MethodSpec]] = {}
+    groups: dict[tuple, list[Method]] = {}
     for s in specs:
-        key = (s.method, s.b, s.model) if s.uses_m1 else (s.name,)
+        key = (s.factory, s.b, s.model) if s.uses_m1 else (s.name,)
         groups.setdefault(key, []).append(s)
     return list(groups.values())
 
@@ -208,7 +210,7 @@ def compress_methods(methods: Sequence[str], split: str, out_dir: str | Path, *,
     """
     if not 1 <= threads <= 256:
         raise ValueError(f"threads must be in [1, 256], got {threads}")
-    specs = [method_spec(m) for m in dict.fromkeys(methods)]
+    specs = [lookup(m) for m in dict.fromkeys(methods)]
     data_path = Path(data_path) if data_path is not None else resources.default_data_path()
     if not data_path.exists():
         raise FileNotFoundError(f"corpus {data_path} does not exist")

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from eqinfo import resources
-from eqinfo.tokenizers import DecodeResult, Issue, METHODS, get_tokenizer, method_spec
+from eqinfo.registry import FAMILIES, METHODS, lookup, methods_of
+from eqinfo.tokenizers import DecodeResult, Issue, get_tokenizer
 
 EOS_MARK = "<|eos|>"   # how an EOS (end of a document) is shown in Generation.text
 PROG = "eqinfo-generate"
@@ -54,7 +55,7 @@ class Run:
 
     @property
     def group(self) -> int:
-        return group_tokens(self.tokenizer)
+        return self.tokenizer.spec.group_tokens
 
 
 def _read_json(path: Path) -> dict | None:
@@ -161,7 +162,7 @@ def load_run(run_dir: str | Path, *, method: str | None = None, m1: str | Path |
         raise GenerateError(f"the run was trained on {recorded!r} tokens ({source}), which is "
                             f"not a method this tokenizer registry knows")
 
-    spec = method_spec(recorded)
+    spec = lookup(recorded)
     if not spec.uses_m1 and m1 is not None:
         print(f"[{PROG}] note: {recorded} does not use M1; --m1 ignored", file=sys.stderr)
     try:
@@ -198,24 +199,6 @@ def load_run(run_dir: str | Path, *, method: str | None = None, m1: str | Path |
 
 # ----------------------------------------------------------------------------- token groups
 
-def group_tokens(tok) -> int:
-    """Tokens of the smallest whole number of windows (1 for methods without windows).
-
-    Equal-Info windows are b bits and tokens N bits (N <= b), so lcm(b, N) / N tokens hold
-    exactly lcm(b, N) / b windows: b16-v65k 1, b16-v256 2, b24-v65k 3 (= 2 windows)."""
-    spec = tok.spec
-    if spec.b is None:
-        return 1
-    n = tok.token_bits
-    return math.lcm(spec.b, n) // n
-
-
-def self_delimiting(tok) -> bool:
-    """True when every group of tokens decodes on its own (Equal-Info windows, Bytes,
-    SentencePiece); False for one-codeword-per-document methods (AC, StaticAC, GZip)."""
-    return tok.spec.b is not None or tok.spec.method in ("bytes", "sentencepiece")
-
-
 _UNENDED = Issue.UNTERMINATED_DOCUMENT | Issue.CORRUPT_STREAM
 
 
@@ -228,6 +211,12 @@ def last_unended(result: DecodeResult) -> bool:
 def eos_count(result: DecodeResult) -> int:
     """EOS symbols decoded: every document but an unended last one ended with EOS."""
     return len(result.documents) - (1 if last_unended(result) else 0)
+
+
+def _self_delimiting_methods() -> list[str]:
+    """The self-delimiting families as method names: bytes, sentencepiece, equalinfo-*."""
+    return [f.name if len(methods_of(f)) == 1 else f"{f.name}-*"
+            for f in FAMILIES.values() if f.self_delimiting]
 
 
 def prompt_tokens(tok, prompt: str | bytes) -> np.ndarray:
@@ -243,14 +232,14 @@ def prompt_tokens(tok, prompt: str | bytes) -> np.ndarray:
     data = prompt.encode("utf-8") if isinstance(prompt, str) else bytes(prompt)
     if not data:
         return np.zeros(0, dtype=np.uint16)
-    if not self_delimiting(tok):
+    if not tok.spec.self_delimiting:
         raise GenerateError(f"{tok.spec.name} codes each document as one codeword, so a prompt's "
                             f"tokens are not a prefix of its continuation's: prompts work with "
-                            f"equalinfo-*, bytes and sentencepiece (generate without --prompt)")
+                            f"{', '.join(_self_delimiting_methods())} (generate without --prompt)")
     ids = np.asarray(tok.encode(data), dtype=np.uint16)
     spec = tok.spec
     if spec.b is not None:
-        n, g = tok.token_bits, group_tokens(tok)
+        n, g = tok.token_bits, spec.group_tokens
         windows = len(ids) * n // spec.b                  # exact for N <= b (docs/design.md §3.5)
         keep = (windows - 1) * spec.b // (n * g) * g       # whole groups inside windows[:-1]
     else:
@@ -343,7 +332,7 @@ class Generation:
         return DecodeResult(issues=self.issues).describe()
 
     def summary(self) -> str:
-        w = f", windows {self.windows}" if self.windows or "equalinfo" in self.method else ""
+        w = f", windows {self.windows}" if self.windows or lookup(self.method).b is not None else ""
         stop = ", stopped at EOS" if self.stopped_at_eos else ""
         return (f"[{self.method} seed {self.seed} #{self.sample + 1}] tokens {len(self.tokens)} "
                 f"(prompt {self.prompt_tokens} + generated {self.new_tokens}){w}, "
@@ -380,7 +369,7 @@ def generate(run_dir: str | Path | Run, prompt: str | bytes = "", n_tokens: int 
              method: str | None = None, until_eos: bool = False) -> list[Generation]:
     """Sample `samples` continuations of `prompt` from the run's M2 and decode them.
 
-    n_tokens new tokens are generated, rounded up to whole windows (group_tokens); with
+    n_tokens new tokens are generated, rounded up to whole windows (Method.group_tokens); with
     until_eos a sample also ends after the first whole group that decodes to an EOS.
     Deterministic: the same run, arguments and seed give the same tokens (on one device).
     """
@@ -401,7 +390,7 @@ def generate(run_dir: str | Path | Run, prompt: str | bytes = "", n_tokens: int 
 
     stop = None
     if until_eos:
-        if self_delimiting(tok):
+        if tok.spec.self_delimiting:
             def stop(ctx):  # the last group decodes on its own
                 return eos_count(tok.decode(ctx[-g:])) > 0
         else:

@@ -34,7 +34,8 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from eqinfo import resources
-from eqinfo.tokenizers import DecodeResult, Issue, MethodSpec, METHODS, as_bytes, as_tokens
+from eqinfo.registry import Method, lookup
+from eqinfo.tokenizer_types import DecodeResult, Issue, as_bytes, as_tokens
 
 # Bytes/token on the whole validation split (1.47 MB, 207 documents; EOS counted as a token), for
 # models trained as below, and the model file size:
@@ -99,7 +100,7 @@ def train(out: str | Path, vocab_size: int = VOCAB_SIZE, data_path: str | Path |
 class SentencePieceTokenizer:
     """SentencePiece with the eqinfo tokenizer interface. Token ids < vocab_size; EOS = EOS_ID."""
 
-    spec: MethodSpec = METHODS["sentencepiece"]
+    spec: Method = lookup("sentencepiece")
 
     def __init__(self, model_path: str | Path | None = None):
         import sentencepiece as spm
@@ -119,7 +120,7 @@ class SentencePieceTokenizer:
         self._hash = hashlib.sha256(blob).hexdigest()[:16]
         self._piece_bytes = self._piece_table()
 
-    name = "sentencepiece"
+    name = spec.name
 
     @property
     def vocab_size(self) -> int:

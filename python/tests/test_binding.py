@@ -14,9 +14,10 @@ from binding_support import SAMPLES, require_binding
 
 core = require_binding()
 
+from eqinfo import resources  # noqa: E402
 from eqinfo.tokenizers import METHODS, Issue, Tokenizer, get_tokenizer  # noqa: E402
 
-CORE_METHODS = [m for m, s in METHODS.items() if s.method != "sentencepiece"]
+CORE_METHODS = [m for m, s in METHODS.items() if s.factory is not None]
 # M1 encodes at a few KB/s: keep its texts short here (corpus round trips: test_compress).
 FAST = [m for m in CORE_METHODS if not METHODS[m].uses_m1]
 
@@ -52,6 +53,21 @@ def test_vocabulary_sizes(tokenizers):
     assert tokenizers["gzip-v256"].vocab_size == 256
     assert tokenizers["equalinfo-b16-v65k"].vocab_size == 65536
     assert tokenizers["equalinfo-b24-v256"].token_bits == 8
+
+
+def test_the_registry_names_the_cxx_factory_methods():
+    """Every row's factory method (kMethodNames in tokenizer_factory.hpp) builds through the
+    extension and reports itself by that name; names the factory does not know are refused."""
+    rows = {m.factory: m for m in METHODS.values() if m.factory is not None}
+    assert sorted(rows) == ["ac", "bytes", "equalinfo", "gzip", "staticac"]
+    static = f"static:{resources.repo_path(resources.DEFAULT_STATIC)}"   # StaticAC needs its model
+    for factory, m in rows.items():
+        tok = core.CoreTokenizer(factory, window_bits=m.b or 16, token_bits=m.N or 8,
+                                 model=static if m.model == "static" else "uniform")
+        assert tok.method == factory
+    for name in ("sentencepiece", "equalinfo-b16-v65k", "EqualInfo"):
+        with pytest.raises(ValueError, match="unknown method"):
+            core.CoreTokenizer(name)
 
 
 @pytest.mark.parametrize("method", ["bytes", "gzip-v65k", "staticac-v256", "equalinfo-b24-v65k", "ac-v256"])

@@ -200,3 +200,36 @@ def test_collect_from_kept_results_and_val_shards_only(tmp_path):
     synthetic_shards(shards, methods=["bytes"], seed=1)
     other = R.collect(scale, ["bytes"], shards, tmp_path / "nowhere", kept)
     assert other["methods"]["bytes"]["m2_bpb"] is None
+
+
+def test_a_method_added_at_run_time_runs_the_tiny_experiment(tmp_path):
+    """Adding a method is one registry row: EqualInfoAC with b = 48, in no matrix, goes through
+    the whole tiny experiment -- real compression with the bundled M1, M2 training, the KL
+    analysis and the report -- and its shards decode back to the corpus text."""
+    from binding_support import corpus_or_skip, require_binding
+    from eqinfo.compress import verify_shard
+    from eqinfo.registry import FAMILIES, METHODS, Method, add
+    require_binding()
+    corpus_or_skip()
+    out, docs = tmp_path / "exp", tmp_path / "docs"
+    rows = [add(Method(FAMILIES["equalinfo"], b=48, N=n)) for n in (8, 16)]
+    try:
+        assert R.main(["--scale", "tiny", "--methods", ",".join(r.name for r in rows),
+                       "--jobs", "0", "--compress-threads", "1", "--out", str(out),
+                       "--docs", str(docs), "--results-dir", "", "--stability-sentences", "0"]) == 0
+        verified = [verify_shard(out / "shards" / split / f"{r.name}.shard")
+                    for r in rows for split in ("train", "val")]
+    finally:
+        for r in rows:
+            del METHODS[r.name]
+    assert all(v.ok and v.documents > 0 for v in verified)
+    res = json.loads((out / "results.json").read_text())
+    md = (docs / "results.md").read_text()
+    for r in rows:
+        row = res["methods"][r.name]
+        assert (row["label"], row["family"], row["b"], row["token_bits"]) == (r.label, "equalinfo", 48, r.N)
+        assert row["window_tokens"] == 48 // r.N and row["m2_bpb"] > 0 and row["m1_context"] > 0
+        assert {c["position"] for c in row["positions_curve"]} == set(range(48 // r.N))
+        assert res["analyses"]["kl"]["methods"][r.name]["bits"] > 0
+        assert f"| {r.label} | {row['vocab_size']:,} |" in md
+    assert (docs / "results_tiny_fig10.png").stat().st_size > 1000

@@ -1,4 +1,4 @@
-"""Trivial-model baselines, FLOPs/byte, and the method matrix."""
+"""Trivial-model baselines, FLOPs/byte, and the experiment's run keys."""
 import math
 
 import numpy as np
@@ -6,9 +6,10 @@ import pytest
 
 from eqinfo.experiment.baselines import shard_baselines, unigram_bpb, uniform_bpb
 from eqinfo.experiment.flops import inference_flops_per_byte, m1_context
-from eqinfo.experiment.methods import METHODS, PAPER, paper_flops_per_byte, parse_method
+from eqinfo.experiment.methods import paper_flops_per_byte, parse_method
 from eqinfo.m1 import flops_per_byte as m1_fpb, get_preset as m1_preset
 from eqinfo.m2 import get_preset, non_embedding_params
+from eqinfo.registry import lookup
 from eqinfo.shards import read_shard, write_shard
 
 
@@ -65,13 +66,16 @@ def test_flops_per_byte():
         inference_flops_per_byte("bytes", cfg, 0)
 
 
-def test_method_matrix():
-    assert len(METHODS) == 18 and len(set(METHODS)) == 18
+def test_run_keys():
     info = parse_method("equalinfo-b24-v65k")
     assert (info.family, info.b, info.token_bits, info.window_tokens) == ("equalinfo", 24, 16, None)
+    assert info.method is lookup("equalinfo-b24-v65k") and info.preset is None
     assert parse_method("equalinfo-b16-v256").window_tokens == 2
     assert parse_method("gzip-v65k").label == "GZip[v65k]"
-    assert set(PAPER) <= set(METHODS)
-    for bad in ("equalinfo-v256", "bytes-v256", "ac", "zip"):
+    sweep = parse_method("bytes@m2-cpu-m")
+    assert (sweep.stream, sweep.preset, sweep.label) == ("bytes", "m2-cpu-m", "Bytes @m2-cpu-m")
+    # a sweep run has no paper point (the paper trains each stream at 25m)
+    assert parse_method("bytes").paper and sweep.paper == {} and paper_flops_per_byte(sweep.name) is None
+    for bad in ("equalinfo-v256", "bytes-v256", "ac", "zip", "bytes@", "bytes@m2-nope"):
         with pytest.raises(ValueError):
             parse_method(bad)

@@ -241,7 +241,7 @@ def test_until_eos_stops_after_the_document(method):
     model = Replay(doc, tok.vocab_size)
     stop = (lambda ctx: G.eos_count(tok.decode(ctx[-2:])) > 0) if method == METHOD else \
         (lambda ctx: G.eos_count(tok.decode(ctx)) > 0)
-    g = G.group_tokens(tok)
+    g = tok.spec.group_tokens
     new, stopped = G.sample_tokens(model, np.zeros(0, np.uint16), 4 * len(doc), group=g,
                                    stop=stop, generator=torch.Generator().manual_seed(0))
     assert stopped and np.array_equal(new, doc)

@@ -1,27 +1,9 @@
-"""The method registry and the package's policy layer (no C++ needed for most of it)."""
+"""The package's policy layer (no C++ needed for most of it); the method registry: test_registry.py."""
 import numpy as np
 import pytest
 
 from eqinfo import resources
-from eqinfo.tokenizers import METHODS, DecodeResult, Issue, as_bytes, as_tokens, method_spec
-
-
-def test_registry_names_every_method_of_the_experiment():
-    expected = {"bytes", "sentencepiece"}
-    for v in ("v256", "v65k"):
-        expected |= {f"ac-{v}", f"staticac-{v}", f"gzip-{v}"}
-        expected |= {f"equalinfo-b{b}-{v}" for b in (16, 24, 32, 64, 128)}
-    assert set(METHODS) == expected
-
-
-def test_specs():
-    s = method_spec("equalinfo-b24-v65k")
-    assert (s.method, s.b, s.N, s.model) == ("equalinfo", 24, 16, "m1") and s.uses_m1
-    s = method_spec("staticac-v256")
-    assert (s.method, s.b, s.N, s.model) == ("staticac", None, 8, "static") and not s.uses_m1
-    assert method_spec("gzip-v65k").model is None and method_spec("bytes").N is None
-    with pytest.raises(ValueError, match="known: bytes"):
-        method_spec("equalinfo-b16")
+from eqinfo.tokenizers import DecodeResult, Issue, as_bytes, as_tokens
 
 
 def test_input_conversion():

@@ -2,8 +2,9 @@
 experiment has: the validation shards, the corpus' validation split and the tokenizers.
 
 KL from uniform (paper Fig. 11), eqinfo.analysis.token_kl. For every method whose validation
-shard is a bit stream -- AC, StaticAC, GZip, EqualInfoAC at v256 and v65k, and Bytes as a
-reference (the UTF-8 text itself: its EOS tokens dropped, 8-bit tokens) -- the stream's first
+shard is a bit stream (eqinfo.registry.Family.bit_stream) -- AC, StaticAC, GZip, EqualInfoAC at
+v256 and v65k, and Bytes as a reference (the UTF-8 text itself: its EOS tokens dropped, 8-bit
+tokens) -- the stream's first
 `max_bits` bits (default KL_MAX_BITS = 2^21 = 256 KiB; all of it at the tiny and small scales)
 are cut into non-overlapping n-bit tokens and into overlapping bit n-grams, n = 1..16, and the
 plug-in KL(p_hat || uniform) of each is corrected by its mean on `null_draws` uniformly random
@@ -48,12 +49,12 @@ import numpy as np
 
 from ..analysis.stability import sentence_prefixes, stability
 from ..analysis.token_kl import kl_profile, stream_bits
+from ..registry import lookup
 from ..shards import read_shard
 from .methods import parse_method
 
 ANALYSIS_VERSION = 1
 
-KL_FAMILIES = ("bytes", "ac", "staticac", "gzip", "equalinfo")
 KL_MAX_BITS = 1 << 21
 KL_NS = tuple(range(1, 17))
 KL_NULL_DRAWS = 8
@@ -88,7 +89,7 @@ def kl_stream_bits(tokens: np.ndarray, method: str, max_bits: int) -> tuple[np.n
     """(the bit stream of a method's tokens, cut to its first max_bits bits; whether it was cut),
     None if the method's tokens are not a bit stream."""
     info = parse_method(method)
-    if info.family not in KL_FAMILIES:
+    if not info.method.bit_stream:
         return None
     t = np.asarray(tokens)
     if info.family == "bytes":
@@ -144,7 +145,7 @@ def kl_analysis(methods: list[str], shards: Path, previous: dict | None = None, 
     out = {"settings": settings, "methods": {}}
     for m in methods:
         info = parse_method(m)
-        if info.family not in KL_FAMILIES or info.preset:   # a sweep run has its stream's profile
+        if not info.method.bit_stream or info.preset:   # a sweep run has its stream's profile
             continue
         path = shards / "val" / f"{m}.shard"
         if not path.exists():
@@ -192,15 +193,15 @@ def method_encoders(methods: list[str], **models) -> dict[str, tuple[Callable, s
     """{method: (encode, model_hash)}. M1 methods of one family and window share one N = 1
     encoding (memoised per text) cut into N-bit tokens exactly as eqinfo.compress does."""
     from ..compress import chunk_bits
-    from ..tokenizers import Tokenizer, get_tokenizer, method_spec
+    from ..tokenizers import Tokenizer, get_tokenizer
     out, groups = {}, {}
     for m in methods:
-        spec = method_spec(m)
+        spec = lookup(m)
         if not spec.uses_m1:
             tok = get_tokenizer(m, **models)
             out[m] = (tok.encode, tok.model_hash)
             continue
-        gkey = (spec.method, spec.b)
+        gkey = (spec.factory, spec.b)
         if gkey not in groups:
             bit_tok = Tokenizer(spec, token_bits=1, m1=models.get("m1"))
             memo: dict[str, np.ndarray] = {}

@@ -23,12 +23,12 @@ from .methods import parse_method
 def m1_context(method: str, bytes_per_token: float, m1_cfg: M1Config) -> int | None:
     """M1's context at inference for `method` (module docstring); None if M1 is not used."""
     info = parse_method(method)
-    if info.family == "ac":
+    if not info.uses_m1:
+        return None
+    if info.b is None:   # AC: the whole document
         return m1_cfg.context
-    if info.family == "equalinfo":
-        window_bytes = info.b / info.token_bits * bytes_per_token
-        return max(1, round(window_bytes))
-    return None
+    window_bytes = info.b / info.token_bits * bytes_per_token
+    return max(1, round(window_bytes))
 
 
 def inference_flops_per_byte(method: str, m2: M2Config | int, bytes_per_token: float,

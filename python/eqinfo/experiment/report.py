@@ -11,8 +11,10 @@ import argparse
 import json
 from pathlib import Path
 
+from .. import paper
+from ..registry import FAMILIES, METHODS
 from .claims import KL_NOISE_SD, final_positions, judge, judge_analyses, kl_streams, learned
-from .methods import METHODS, PAPER, PAPER_M1_BPB, paper_flops_per_byte
+from .methods import paper_flops_per_byte, parse_method
 
 
 def _f(x, fmt="{:.3f}"):
@@ -63,7 +65,7 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
     L += ["", f"\"Learned\" = M2 at least 1% below the better of the uniform and unigram "
           f"bits/byte of its stream (eqinfo.experiment.claims). M1 alone: "
           f"{_f(results['m1'].get('bpb'))} bits/byte ({results['m1'].get('source', '')}; paper "
-          f"{PAPER_M1_BPB}).", "",
+          f"{paper.M1_BPB}).", "",
           "## Table", "",
           "bits/byte = total validation loss in nats / ln 2 / validation text bytes. FLOPs/byte = "
           "2 x M2 non-embedding params / bytes-per-token + M1's FLOPs/byte for AC methods "
@@ -71,7 +73,7 @@ def render_markdown(results: dict, plots: dict[str, str]) -> str:
           "| method | vocab | bytes/token | uniform bpb | unigram bpb | M2 bits/byte | learned | "
           "FLOPs/byte | bytes/step | tokens trained |", "|---|---|---|---|---|---|---|---|---|---|"]
     for name in _ordered(results, M):
-        r, p = M[name], PAPER.get(name, {})
+        r, p = M[name], parse_method(name).paper
         lr = learned(r)
         L.append(
             f"| {r['label']} | {r['vocab_size']:,} | {r['bytes_per_token']:.3f} ({_f(p.get('bytes_per_token'), '{:.2f}')}) "
@@ -232,7 +234,6 @@ def plot_fig3(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 5.5))
-    fams = FAMILY_COLORS
     M = results["methods"]
     # One line per stream over its M2 sizes (the paper's curves), where a sweep exists.
     for stream in sorted({r["stream"] for k, r in M.items() if "@" in k}):
@@ -240,11 +241,11 @@ def plot_fig3(results: dict, path: Path) -> None:
                      if r.get("stream") == stream and r.get("m2_bpb") is not None)
         if len(pts) > 1:
             fam = next(r["family"] for r in M.values() if r.get("stream") == stream)
-            ax.plot(*zip(*pts), color=fams.get(fam, "tab:green"), lw=1, alpha=0.7)
+            ax.plot(*zip(*pts), color=FAMILIES[fam].color, lw=1, alpha=0.7)
     for name, r in M.items():
         if r.get("m2_bpb") is None:
             continue
-        col = fams.get(r["family"], "tab:green")
+        col = FAMILIES[r["family"]].color
         mk = "s" if r.get("token_bits") == 16 else "o"
         ax.scatter(r["flops_per_byte"], r["m2_bpb"], c=col, marker=mk)
         # Sweep points label below, v65k points to the left: v256/v65k twins sit together.
@@ -253,7 +254,7 @@ def plot_fig3(results: dict, path: Path) -> None:
         ax.annotate(r["label"], (r["flops_per_byte"], r["m2_bpb"]), fontsize=6,
                     xytext=(-4 if left else 4, -8 if below else 2), textcoords="offset points",
                     ha="right" if left else "left")
-        pf, pb = paper_flops_per_byte(name), PAPER.get(name, {}).get("m2_25m_bpb")
+        pf, pb = paper_flops_per_byte(name), parse_method(name).paper.get("m2_25m_bpb")
         if pf and pb:
             ax.scatter(pf, pb, facecolors="none", edgecolors=col, marker=mk, alpha=0.6)
     ax.set_xscale("log")
@@ -301,10 +302,6 @@ def plot_fig10(results: dict, path: Path) -> bool:
     return True
 
 
-FAMILY_COLORS = {"bytes": "k", "sentencepiece": "tab:gray", "ac": "tab:red",
-                 "staticac": "tab:purple", "gzip": "tab:brown", "equalinfo": "tab:blue"}
-
-
 def plot_fig11(results: dict, path: Path) -> bool:
     kl = (results.get("analyses") or {}).get("kl") or {}
     names = _ordered(results, kl_streams(kl))
@@ -316,13 +313,12 @@ def plot_fig11(results: dict, path: Path) -> bool:
     import numpy as np
     floor = 1e-5
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
-    eq = [m for m in names if m.startswith("equalinfo")]
+    windowed = [m for m in names if parse_method(m).b is not None]
     for m in names:
         e = kl["methods"][m]
-        fam = m.split("-")[0]
-        col = FAMILY_COLORS.get(fam, "tab:green")
-        if fam == "equalinfo":  # shades of blue by window size
-            col = plt.get_cmap("Blues")(0.95 - 0.6 * eq.index(m) / max(1, len(eq) - 1))
+        col = parse_method(m).method.color
+        if m in windowed:  # shades of blue by window size
+            col = plt.get_cmap("Blues")(0.95 - 0.6 * windowed.index(m) / max(1, len(windowed) - 1))
         for ax, kind in zip(axes, ("tokens", "ngrams")):
             n = np.array(e["n"])
             v, sd = np.array(e[kind]), np.array(e[kind + "_null_sd"])
@@ -357,7 +353,7 @@ def plot_stability(results: dict, path: Path) -> bool:
     fig, ax = plt.subplots(figsize=(7, 3.8))
     for i, m in enumerate(names):
         e = st["methods"][m]
-        col = FAMILY_COLORS.get(m.split("-")[0], "tab:green")
+        col = parse_method(m).method.color
         ax.bar(i, e["mean_normalized_levenshtein"], color=col, alpha=0.5)
         ys = [p["mean_normalized_levenshtein"] for p in e.get("per_sentence", [])]
         ax.scatter([i] * len(ys), ys, color=col, s=10, zorder=3)

@@ -42,11 +42,12 @@ from pathlib import Path
 
 from ..m1 import get_preset as m1_preset
 from ..m2 import get_preset, non_embedding_params
+from ..paper import M1_BPB as PAPER_M1_BPB
 from ..shards import read_shard
 from .analyses import KL_MAX_BITS, run_analyses, shard_identity
 from .baselines import shard_baselines
 from .flops import inference_flops_per_byte
-from .methods import METHODS, PAPER_M1_BPB, parse_method
+from .methods import parse_method
 from .report import write_report
 from .scales import SCALES, Scale, get_scale
 

@@ -34,7 +34,8 @@ import time
 from dataclasses import dataclass, field
 
 from ..m2 import get_preset, non_embedding_params
-from .methods import METHODS, parse_method
+from ..registry import METHODS
+from .methods import parse_method
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Scale:
     eval_batch: int = 16
     # family -> train_bytes for that family (e.g. AC's quadratic compression cost)
     train_bytes_by_family: dict = field(default_factory=dict)
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = tuple(METHODS)   # every registered method, in registry order
     # Extra runs "<method>@<M2 preset>": the same stream with other M2 sizes, so that methods can
     # be compared at equal inference FLOPs/byte (paper Fig. 3 draws one curve per method over M2
     # sizes). Part of the matrix with --methods all.
@@ -107,20 +108,11 @@ def get_scale(name: str, **overrides) -> Scale:
 
 # ----------------------------------------------------------------------------- cost estimate
 
-# Bytes/token per family at v256, measured at the small scale (docs/results/small/results.json,
-# final bundled M1, validation sample); v65k has twice as many bytes per token.
-EST_BYTES_PER_TOKEN = {"bytes": 1.0, "sentencepiece": 3.07, "ac": 1.96, "staticac": 1.61,
-                       "gzip": 2.48, "equalinfo-16": 1.94, "equalinfo-24": 2.50,
-                       "equalinfo-32": 2.80, "equalinfo-64": 3.31, "equalinfo-128": 3.63}
-# Compression speed per core (bytes/s): M1 methods per pass (v256 and v65k share it). EqualInfoAC:
-# the lockstep corpus encode, 47.5 KB/s per core (docs/performance.md), ~40 KB/s seen by
-# eqinfo-compress on a shared machine; AC is quadratic in document length (models/m1-3m.md).
-EST_COMPRESS_BPS = {"equalinfo": 40_000, "ac": 300}
-
-
 def estimate(scale: Scale, tok_s: dict[int, float], sp_vocab: int = 8192) -> dict:
     """CPU-seconds of a scale. tok_s: training tokens/s at vocab 256, 257 and 65536 (others are
-    interpolated by the softmax cost, linear in V). Evaluation is counted at 3x training speed."""
+    interpolated by the softmax cost, linear in V). Evaluation is counted at 3x training speed.
+    Bytes/token and M1 compression speed: each method's registry row (eqinfo.registry.Family:
+    measured_bytes_per_token, compress_bytes_per_s)."""
     def speed(v):
         if v in tok_s:
             return tok_s[v]
@@ -133,18 +125,21 @@ def estimate(scale: Scale, tok_s: dict[int, float], sp_vocab: int = 8192) -> dic
         info = parse_method(m)
         # A sweep run's body costs in proportion to its size (the softmax is the same).
         body = non_embedding_params(get_preset(info.preset)) / n_scale if info.preset else 1.0
-        key = f"equalinfo-{info.b}" if info.family == "equalinfo" else info.family
-        bpt = EST_BYTES_PER_TOKEN[key] * (2 if info.token_bits == 16 else 1)
+        bpt = info.method.measured_bytes_per_token
+        if bpt is None:
+            raise ValueError(f"{m}: no measured bytes/token to estimate from "
+                             "(eqinfo.registry.Family.measured_bytes_per_token)")
         v = {"bytes": 257, "sentencepiece": sp_vocab}.get(info.family, 2 ** (info.token_bits or 8))
         tb = scale.train_bytes_for(m) or 70_725_522
         train_s += body * scale.run_tokens(tb / bpt) / speed(v)
         eval_s += body * scale.n_evals * (scale.val_bytes or 1_472_325) / bpt / (3 * speed(v))
     comp = 0.0
-    passes = {(parse_method(m).family, parse_method(m).b) for m in scale.methods
-              if parse_method(m).uses_m1}
+    # One M1 pass per family and window serves every N (eqinfo.compress).
+    passes = {(info.method.family, info.b) for info in map(parse_method, scale.methods)
+              if info.uses_m1}
     for fam, b in passes:
-        tb = (scale.train_bytes_by_family.get(fam, scale.train_bytes) or 70_725_522)
-        comp += (tb + (scale.val_bytes or 1_472_325)) / EST_COMPRESS_BPS[fam]
+        tb = (scale.train_bytes_by_family.get(fam.name, scale.train_bytes) or 70_725_522)
+        comp += (tb + (scale.val_bytes or 1_472_325)) / fam.compress_bytes_per_s
     return {"train_cpu_s": train_s, "eval_cpu_s": eval_s, "compress_cpu_s": comp,
             "total_cpu_h": (train_s + eval_s + comp) / 3600}
 

@@ -29,16 +29,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from .. import registry
+from ..paper import M1_BPB as PAPER_M1_BPB, M1_FLOPS_PER_BYTE as PAPER_FLOPS_PER_BYTE
 from ..sysinfo import cpu_model
-
-# The paper's numbers (../shared/PAPER.md): bytes/token at v=256 (N=8) and v=65k (N=16), C4.
-PAPER_BYTES_PER_TOKEN = {
-    "ac": {8: 5.49, 16: 10.98},
-    "staticac": {8: 1.73, 16: 3.46},
-    "equalinfo": {8: 2.66, 16: 5.31},
-}
-PAPER_M1_BPB = 1.457
-PAPER_FLOPS_PER_BYTE = 6.0e6
 
 # ----------------------------------------------------------------------------- parsing helpers
 
@@ -429,7 +422,9 @@ def build_card(*, model_path: Path, meta: dict, rows: list[dict], log_source: st
             m = st["method"]
             model = "M1 (this file)" if (st.get("model") or "").startswith("m1:") else \
                 Path((st.get("model") or "–").split(":", 1)[-1]).stem
-            paper = PAPER_BYTES_PER_TOKEN.get(m, {}).get(st["token_bits"])
+            # The registry row of eqinfo-encode's settings holds the paper's bytes/token.
+            row = registry.find(m, st.get("window_bits"), st["token_bits"])
+            paper = row.paper.get("bytes_per_token") if row else None
             win = f"{st['windows']:,}" if "windows" in st else "–"
             a(f"| {names.get(m, m)} | {model} | {st['token_bits']} ({st['vocabulary']:,}) | "
               f"{st['bytes']:,} | **{st['bytes_per_token']:.3f}** | {_f(paper, 2)} | "
