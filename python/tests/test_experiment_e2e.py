@@ -123,7 +123,7 @@ def test_tiny_scale_end_to_end(tmp_path, monkeypatch):
     calls = []
     from eqinfo.m2 import train as m2_train
     real_train = m2_train.train
-    monkeypatch.setattr(m2_train, "train", lambda args: calls.append(args.out) or real_train(args))
+    monkeypatch.setattr(m2_train, "train", lambda cfg: calls.append(cfg.out) or real_train(cfg))
 
     def boom(*a, **k):
         raise AssertionError("recomputed a cached analysis")

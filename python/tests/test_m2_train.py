@@ -29,7 +29,7 @@ def args(tmp_path, tr, va, out, **kw):
             "--eval-every", "3", "--ckpt-every", "100", "--log-every", "1", "--quiet"]
     for key, v in kw.items():
         argv += [f"--{key.replace('_', '-')}", str(v)]
-    return T.build_parser().parse_args(argv)
+    return T.parse_args(argv)
 
 
 def test_batches_pure_and_cover_epochs(tmp_path):
@@ -101,10 +101,12 @@ def test_budgets_and_errors(tmp_path):
     tr, va = make_shards(tmp_path)
     cfg = get_preset("tiny", vocab_size=256, max_seq_len=32)
     a = args(tmp_path, tr, va, tmp_path / "x")
-    a.steps, a.tokens = None, 1000
-    assert T.steps_for(a, cfg) == math.ceil(1000 / 128)
-    a.tokens, a.flops = None, 1e9
-    assert T.steps_for(a, cfg) == math.ceil(1e9 / (6 * 10336 * 128))
+    assert a.with_(steps=None, tokens=1000).total_steps(cfg) == math.ceil(1000 / 128)
+    assert a.with_(steps=None, flops=1e9).total_steps(cfg) == math.ceil(1e9 / (6 * 10336 * 128))
+    with pytest.raises(ValueError, match="exactly one budget"):
+        a.with_(tokens=1000)
+    with pytest.raises(ValueError, match="micro_batch"):
+        a.with_(micro_batch=3)
     bad = write_shard(tmp_path / "val" / "other.shard", [np.arange(40)], [40], 100, {})
     with pytest.raises(ValueError, match="vocab"):
         T.train(args(tmp_path, tr, bad, tmp_path / "y"))

@@ -236,7 +236,7 @@ def run_all(scale: Scale, methods: list[str], shards: Path, runs: Path, jobs: in
         for m in todo:
             _start_run(m, ident[m], runs)
             argv = train_command(scale, m, shards, runs / m, threads)[3:]
-            m2_train.train(m2_train.build_parser().parse_args(argv))
+            m2_train.train(m2_train.parse_args(argv))
             if not finish(m):
                 failed.append(m)
         return failed
