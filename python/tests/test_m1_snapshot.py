@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from eqinfo.m1 import get_preset
+from eqinfo.m1.config import RUNS, M1TrainConfig
 from eqinfo.m1 import snapshot as S
 from eqinfo.m1 import train as T
 from eqinfo.training.optim import warmup_cosine_lr
@@ -117,3 +118,11 @@ def test_the_committed_snapshot_still_starts_a_run(tmp_path):
     row = log_rows(tmp_path / "r")[-1]
     # a trained model: well below the uniform ln 257 = 5.55 nats of a fresh one
     assert int(row["step"]) == step + 1 and float(row["train_loss_nats"]) < 4.0
+
+
+def test_the_bundled_runs_preset_is_the_recipe_its_snapshot_ran_with():
+    snap = torch.load(COMMITTED, map_location="cpu", weights_only=False)
+    ran = M1TrainConfig.from_dict(snap["args"])
+    assert ran.init_weights is not None               # continued from an earlier snapshot
+    assert ran.with_(init_weights=None) == RUNS["m1-3m"]
+    assert T.parse_args(["--config", "m1-3m"]) == RUNS["m1-3m"]

@@ -49,6 +49,15 @@ def test_cli_errors_are_usage_errors(argv, message, capsys):
     assert e.value.code == 2 and message in capsys.readouterr().err
 
 
+def test_a_named_preset_gives_values_that_flags_override(capsys):
+    presets = {"short": M1TrainConfig(steps=10, batch=2)}
+    cfg = parse_config(M1TrainConfig, ["--config", "short", "--batch", "3"], "", presets)
+    assert cfg == M1TrainConfig(steps=10, batch=3)
+    with pytest.raises(SystemExit):
+        parse_config(M1TrainConfig, ["--config", "long"], "", presets)
+    assert "neither a preset nor a readable JSON file" in capsys.readouterr().err
+
+
 def test_config_file_gives_values_that_flags_override(tmp_path):
     cfg = M2TrainConfig(train="t.shard", val="v.shard", out="o", steps=12, micro_batch=4,
                         quiet=True)

@@ -81,3 +81,17 @@ class M1TrainConfig(TrainConfig):
               "(eqinfo.m1.snapshot) at its step, with a fresh optimizer")
     init_ramp: int = option(50, "with --init-weights: scale the lr linearly from 1/N to 1 over "
                                 "the first N steps after the snapshot's step (fresh Adam moments)")
+
+
+# Named training runs (`eqinfo-train-m1 --config NAME`): the recipe each model was trained with.
+RUNS: dict[str, M1TrainConfig] = {
+    # The bundled models/m1-3m.safetensors: 7,200 steps x 32 x 256 symbols (59M tokens), window-
+    # start mixing at 0.5 (docs/m1_training.md). Equal to the "args" of its committed snapshot
+    # (models/checkpoints/m1-3m-train.pt), which scripts/train_m1.sh resumes from.
+    "m1-3m": M1TrainConfig(preset="m1-3m", out="runs/m1-3m", steps=7200, eval_every=400,
+                           ckpt_every=200, log_every=50),
+    # scripts/reset_ablation.sh: m1-small from scratch, once per --reset-frac, its window
+    # evaluation at 5 symbols (docs/m1_training.md, "does window-start mixing help").
+    "reset-ablation": M1TrainConfig(preset="m1-small", out="runs/reset-ablation/rf0.5", steps=1200,
+                                    warmup=100, eval_every=400, ckpt_every=200, eval_window=5),
+}

@@ -1,6 +1,7 @@
 """Train M1 on the byte stream of the fixed TRAIN split, with exact resumption.
 
     PYTHONPATH=python python -m eqinfo.m1.train --preset m1-3m --out runs/m1-3m --steps 10000
+    PYTHONPATH=python python -m eqinfo.m1.train --config m1-3m     # the bundled model's run
 
 Batches. Each sequence is seq_len+1 consecutive symbols cut at a random offset of the flat train
 array; inputs = s[:-1], targets = s[1:]. The sampler is a pure function of (seed, step)
@@ -46,7 +47,7 @@ from ..training.cli import parse_config
 from ..training.csv_log import CsvLog
 from ..training.loop import LossMeter, resolve_device, train_loop
 from ..training.optim import make_optimizer, restart_ramp, warmup_cosine_lr
-from .config import M1Config, M1TrainConfig, get_preset
+from .config import RUNS, M1Config, M1TrainConfig, get_preset
 from .model import M1, flops_per_byte, loss_fn, non_embedding_params
 
 LOG_FIELDS = ["step", "tokens_seen", "train_loss_nats", "train_bpb", "lr", "val_bpb_full",
@@ -236,7 +237,7 @@ def train(cfg: M1TrainConfig) -> dict:
 
 
 def parse_args(argv: list[str] | None = None) -> M1TrainConfig:
-    return parse_config(M1TrainConfig, argv, __doc__.split("\n\n")[0])
+    return parse_config(M1TrainConfig, argv, __doc__.split("\n\n")[0], RUNS)
 
 
 def main(argv=None):

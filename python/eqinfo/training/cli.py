@@ -1,7 +1,8 @@
 """Command line <-> typed config: one flag per config field, parsed into the config itself.
 
-`--config FILE` (a config's to_dict as JSON, e.g. the experiment's train_config.json) gives the
-values; flags on the command line override them. A field without a default is a required flag
+`--config NAME` (a named preset of the trainer, e.g. M1's RUNS) or `--config FILE` (a config's
+to_dict as JSON, e.g. the experiment's train_config.json) gives the values; flags on the command
+line override them. A field without a default is a required flag
 unless the file gives it. Errors of the config's own checks (__post_init__) are reported as
 usage errors, like argparse's.
 """
@@ -38,13 +39,15 @@ def _help_order(cls: type, given: dict) -> list[dataclasses.Field]:
         f.default is not dataclasses.MISSING or f.name in given, f.name in inherited))
 
 
-def build_parser(cls: type[C], description: str, given: dict | None = None) -> argparse.ArgumentParser:
-    """A parser with `--config FILE` and one flag per field of `cls`; `given` replaces defaults."""
+def build_parser(cls: type[C], description: str, given: dict | None = None,
+                 presets: dict[str, C] | None = None) -> argparse.ArgumentParser:
+    """A parser with `--config` and one flag per field of `cls`; `given` replaces defaults."""
     given = given or {}
     p = argparse.ArgumentParser(description=description,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--config", type=Path, default=None,
-                   help="JSON file of the config's fields; flags override it")
+    names = f"a preset ({', '.join(sorted(presets))}) or " if presets else ""
+    p.add_argument("--config", default=None,
+                   help=f"{names}a JSON file of the config's fields; flags override it")
     hints = typing.get_type_hints(cls)
     for f in _help_order(cls, given):
         flag = "--" + f.name.replace("_", "-")
@@ -59,13 +62,26 @@ def build_parser(cls: type[C], description: str, given: dict | None = None) -> a
     return p
 
 
-def parse_config(cls: type[C], argv: list[str] | None, description: str) -> C:
+def _given(config: str | None, presets: dict[str, DictConfig]) -> dict:
+    if config is None:
+        return {}
+    if config in presets:
+        return presets[config].to_dict()
+    return json.loads(Path(config).read_text())
+
+
+def parse_config(cls: type[C], argv: list[str] | None, description: str,
+                 presets: dict[str, C] | None = None) -> C:
     """argv -> a `cls` (module docstring)."""
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--config", type=Path, default=None)
+    pre.add_argument("--config", default=None)
     known, _ = pre.parse_known_args(argv)
-    given = json.loads(known.config.read_text()) if known.config else {}
-    parser = build_parser(cls, description, given)
+    parser = build_parser(cls, description, None, presets)
+    try:
+        given = _given(known.config, presets or {})
+    except (OSError, ValueError) as e:
+        parser.error(f"--config {known.config}: neither a preset nor a readable JSON file ({e})")
+    parser = build_parser(cls, description, given, presets)
     ns = vars(parser.parse_args(argv))
     ns.pop("config")
     try:
