@@ -1,8 +1,10 @@
 """Data split, batch sampling, evaluation chunking and exact resumption of training."""
+import csv
 import gzip
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from eqinfo.data import EOS, iter_documents, load_split
@@ -102,3 +104,25 @@ def test_exact_resumption(tmp_path):
     # and the checkpoint really is used: a fresh run with --no-resume differs from resumed after 2
     ck = torch.load(tmp_path / "b" / "ckpt.pt", weights_only=False)
     assert ck["step"] == 4 and ck["config"]["d_model"] == 64
+
+
+def test_loss_curve_is_the_one_recorded_before_the_trainers_shared_a_loop(tmp_path):
+    """The same seed gives the same run: train loss, bits/byte and lr of every step as logged by
+    m1/train.py before eqinfo.training existed (torch 2.13.0, CPU). The tolerance is the log's
+    5 decimals plus float noise across machines; a change of schedule, step order or batches
+    moves these by far more."""
+    corpus = tmp_path / "c.jsonl.gz"
+    write_corpus(corpus, n_docs=200)
+    T.train(make_args(tmp_path, corpus, tmp_path / "r", steps=6, eval_every=3))
+    rows = list(csv.DictReader(open(tmp_path / "r" / "log.csv", newline="")))
+    recorded = [  # step, train_loss_nats, train_bpb, lr, val_bpb_full, val_bpb_window
+        (1, 5.58295, 8.05449, 5.000e-04, None, None), (2, 5.31465, 7.72779, 1.000e-03, None, None),
+        (3, 5.05421, 7.29168, 1.000e-03, 7.28422, 7.30020),
+        (4, 4.99000, 7.37182, 8.682e-04, None, None), (5, 4.81619, 7.00300, 5.500e-04, None, None),
+        (6, 4.79220, 6.96813, 2.318e-04, 6.99258, 7.02590)]
+    fields = ("train_loss_nats", "train_bpb", "lr", "val_bpb_full", "val_bpb_window")
+    for row, (step, *want) in zip(rows, recorded, strict=True):
+        assert int(row["step"]) == step
+        for f, w in zip(fields, want):
+            assert (row[f] == "") if w is None else float(row[f]) == pytest.approx(w, abs=2e-5), \
+                (step, f)

@@ -110,3 +110,21 @@ def test_budgets_and_errors(tmp_path):
     bad = write_shard(tmp_path / "val" / "other.shard", [np.arange(40)], [40], 100, {})
     with pytest.raises(ValueError, match="vocab"):
         T.train(args(tmp_path, tr, bad, tmp_path / "y"))
+
+
+def test_loss_curve_is_the_one_recorded_before_the_trainers_shared_a_loop(tmp_path):
+    """The same seed gives the same run (micro-batches included): train loss, lr and validation
+    of every step as logged by m2/train.py before eqinfo.training existed (torch 2.13.0, CPU);
+    the tolerance is the log's 5 decimals plus float noise across machines."""
+    tr, va = make_shards(tmp_path)
+    T.train(args(tmp_path, tr, va, tmp_path / "r", micro_batch=2))
+    rows = list(csv.DictReader(open(tmp_path / "r" / "log.csv")))
+    recorded = [  # step, train_loss_nats, lr, val_loss_nats, val_bpb
+        (1, 5.55550, 5.000e-04, None, None), (2, 5.53723, 1.000e-03, None, None),
+        (3, 5.56449, 1.000e-03, 5.54963, 2.65726), (4, 5.55784, 8.682e-04, None, None),
+        (5, 5.55331, 5.500e-04, None, None), (6, 5.55512, 2.318e-04, 5.54904, 2.65697)]
+    for row, (step, *want) in zip(rows, recorded, strict=True):
+        assert int(row["step"]) == step
+        for f, w in zip(("train_loss_nats", "lr", "val_loss_nats", "val_bpb"), want):
+            assert (row[f] == "") if w is None else float(row[f]) == pytest.approx(w, abs=2e-5), \
+                (step, f)
