@@ -33,8 +33,8 @@ fi
 for f in "${FRACS[@]}"; do
   run="$OUT/rf$f"
   if ! grep -q "^$STEPS," "$run/log.csv" 2>/dev/null; then
-    python3 -m eqinfo.m1.train --preset m1-small --out "$run" --threads 1 --steps "$STEPS" \
-      --warmup 100 --eval-every 400 --ckpt-every 200 --eval-window 5 --reset-frac "$f"
+    python3 -m eqinfo.m1.train --config reset-ablation --out "$run" --steps "$STEPS" \
+      --reset-frac "$f"     # m1-small, warmup 100, window eval at 5: eqinfo.m1.config.RUNS
   fi
   if [ ! -f "$run/m1.safetensors" ]; then
     python3 -m eqinfo.m1.export --ckpt "$run/ckpt.pt" --out "$run/m1.safetensors"

@@ -32,8 +32,9 @@ fi
 python3 -c 'import torch' 2>/dev/null || bash scripts/setup_python.sh
 export PYTHONPATH=python OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONUNBUFFERED=1
 echo "=== $(date -u +%FT%TZ) start/resume ===" >> "$RUN/train.out"
-nohup setsid python3 -m eqinfo.m1.train --preset "$PRESET" --out "$RUN" --threads 1 \
-  --steps "$STEPS" --eval-every 400 --ckpt-every 200 --log-every 50 "${INIT[@]}" "$@" \
+# --config m1-3m: the bundled model's recipe (eqinfo.m1.config.RUNS); flags after it override it.
+nohup setsid python3 -m eqinfo.m1.train --config m1-3m --preset "$PRESET" --out "$RUN" \
+  --steps "$STEPS" "${INIT[@]}" "$@" \
   >> "$RUN/train.out" 2>&1 < /dev/null &
 echo $! > "$RUN/train.pid"
 echo "started PID $(cat "$RUN/train.pid") -> $RUN/{log.csv,ckpt.pt,train.out}"

@@ -16,15 +16,12 @@ using eqinfo::DecodeResult;
 using eqinfo::GzipTokenizer;
 using eqinfo::Token;
 using eqinfo_test::DocShape;
+using eqinfo_test::views;
 
 namespace {
 
-std::vector<std::string_view> views(const std::vector<std::string>& docs) { return {docs.begin(), docs.end()}; }
-
 std::vector<std::string> sample_documents(std::mt19937_64& rng) {
-  std::vector<std::string> docs{""};
-  for (DocShape shape : eqinfo_test::kAllDocShapes) docs.push_back(eqinfo_test::make_document(shape, 300 + rng() % 700, rng));
-  docs.push_back("");
+  auto docs = eqinfo_test::every_shape_documents(rng, 300, 700);
   docs.push_back(std::string(5000, 'z'));
   docs.push_back("end");
   return docs;

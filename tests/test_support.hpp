@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "eqinfo/bit_vector.hpp"
@@ -100,6 +101,19 @@ inline std::string make_document(DocShape shape, std::size_t length, std::mt1993
       break;
   }
   return d;
+}
+
+// Views of documents, as encode_documents takes them (`docs` must outlive them).
+inline std::vector<std::string_view> views(const std::vector<std::string>& docs) { return {docs.begin(), docs.end()}; }
+
+// "", one document of every DocShape (min_length + rng() % length_spread bytes each), "": the
+// edge cases a multi-document round trip starts from; tests append their own.
+inline std::vector<std::string> every_shape_documents(std::mt19937_64& rng, std::size_t min_length,
+                                                      std::size_t length_spread) {
+  std::vector<std::string> docs{""};
+  for (DocShape shape : kAllDocShapes) docs.push_back(make_document(shape, min_length + rng() % length_spread, rng));
+  docs.push_back("");
+  return docs;
 }
 
 // Symbols of a document as coded: its bytes, then EOS.

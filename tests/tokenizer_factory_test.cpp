@@ -21,13 +21,12 @@ using eqinfo::Method;
 using eqinfo::Token;
 using eqinfo::TokenFileHeader;
 using eqinfo::TokenizerSpec;
+using eqinfo_test::views;
 namespace fs = std::filesystem;
 
 namespace {
 
 const std::vector<std::string> kDocs{"A small text for the factory.", "", std::string("bin\0ary\xff", 8), "end"};
-
-std::vector<std::string_view> views(const std::vector<std::string>& docs) { return {docs.begin(), docs.end()}; }
 
 class TempModelFile {
  public:

@@ -30,16 +30,12 @@ using eqinfo::Token;
 using eqinfo::UniformModel;
 using eqinfo::WindowStats;
 using eqinfo_test::DocShape;
+using eqinfo_test::views;
 
 namespace {
 
-std::vector<std::string_view> views(const std::vector<std::string>& docs) { return {docs.begin(), docs.end()}; }
-
 std::vector<std::string> sample_documents(std::mt19937_64& rng) {
-  std::vector<std::string> docs;
-  docs.push_back("");
-  for (DocShape shape : eqinfo_test::kAllDocShapes) docs.push_back(eqinfo_test::make_document(shape, 100 + rng() % 200, rng));
-  docs.push_back("");
+  auto docs = eqinfo_test::every_shape_documents(rng, 100, 200);
   docs.push_back("");
   docs.push_back(std::string(2, '\0'));
   docs.push_back("The last document.");

@@ -1,6 +1,7 @@
 """End to end: the `tiny` scale on synthetic shards (no compression), in-process runs; the
 analyses in results.json / results.md; results kept in --results-dir across fresh --out dirs."""
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,13 @@ import pytest
 from eqinfo import resources
 from eqinfo.experiment import analyses as A
 from eqinfo.experiment import run as R
+from eqinfo.experiment.collect import collect
+from eqinfo.experiment.run_records import IDENTITY_FILE, persist_run
+from eqinfo.experiment.scales import get_scale
+from eqinfo.experiment.train_runs import TRAIN_CONFIG, run_all, train_config
 from eqinfo.experiment.claims import NOT_MEASURABLE, NOT_REPRODUCED, REPRODUCED
-from eqinfo.shards import write_shard
+from eqinfo.m2.config import M2TrainConfig
+from eqinfo.shards import read_shard, write_shard
 
 METHODS = ["bytes", "ac-v256", "equalinfo-b16-v256", "equalinfo-b16-v65k", "gzip-v256"]
 SWEEP = "bytes@m2-cpu-xs"   # the Bytes stream with a bigger M2 than the tiny scale's
@@ -123,7 +129,7 @@ def test_tiny_scale_end_to_end(tmp_path, monkeypatch):
     calls = []
     from eqinfo.m2 import train as m2_train
     real_train = m2_train.train
-    monkeypatch.setattr(m2_train, "train", lambda args: calls.append(args.out) or real_train(args))
+    monkeypatch.setattr(m2_train, "train", lambda cfg: calls.append(cfg.out) or real_train(cfg))
 
     def boom(*a, **k):
         raise AssertionError("recomputed a cached analysis")
@@ -156,7 +162,7 @@ def test_tiny_scale_end_to_end(tmp_path, monkeypatch):
     assert R.main(common + ["--out", str(out3)]) == 0
     assert [Path(p).name for p in calls] == ["equalinfo-b16-v256"]
     assert (out / "runs" / "equalinfo-b16-v256.stale" / "result.json").exists()
-    assert json.loads((out / "runs" / "equalinfo-b16-v256" / R.IDENTITY_FILE).read_text()
+    assert json.loads((out / "runs" / "equalinfo-b16-v256" / IDENTITY_FILE).read_text()
                       )["val"]["model_hash"] == "new"
     k = json.loads((kept / "runs" / "equalinfo-b16-v256" / "result.json").read_text())
     assert k["shard_identity"]["train"]["model_hash"] == "new"
@@ -179,26 +185,26 @@ def test_collect_from_kept_results_and_val_shards_only(tmp_path):
     the M2 numbers come from the kept results, matched on the validation shard's identity."""
     shards, kept = tmp_path / "shards", tmp_path / "kept"
     synthetic_shards(shards, methods=["bytes"])
-    scale = R.get_scale("tiny")
+    scale = get_scale("tiny")
     run = tmp_path / "runs" / "bytes"
     run.mkdir(parents=True)
-    va = R.read_shard(shards / "val" / "bytes.shard")
+    va = read_shard(shards / "val" / "bytes.shard")
     (run / "result.json").write_text(json.dumps({
         "val_bpb": 1.5, "val_loss_nats": 1.0, "val_acc": 0.5, "tokens_seen": 10, "steps": 1,
         "epochs": 1.0, "elapsed_s": 1.0, "train_flops": 1.0, "val_text_bytes": va.text_bytes}))
     (run / "ckpt.pt").write_bytes(b"x")
-    assert R.persist_run("bytes", shards, tmp_path / "runs", kept)
+    assert persist_run("bytes", shards, tmp_path / "runs", kept)
     assert not (kept / "runs" / "bytes" / "ckpt.pt").exists()
-    full = R.collect(scale, ["bytes"], shards, tmp_path / "nowhere", kept)
+    full = collect(scale, ["bytes"], shards, tmp_path / "nowhere", kept)
     assert full["methods"]["bytes"]["m2_bpb"] == 1.5
     (shards / "train" / "bytes.shard").unlink()
     (shards / "train" / "bytes.shard.json").unlink()
-    assert R.collect(scale, ["bytes"], shards, tmp_path / "nowhere", kept)["methods"] == {}
-    part = R.collect(scale, ["bytes"], shards, tmp_path / "nowhere", kept, previous=full)
+    assert collect(scale, ["bytes"], shards, tmp_path / "nowhere", kept)["methods"] == {}
+    part = collect(scale, ["bytes"], shards, tmp_path / "nowhere", kept, previous=full)
     assert part["methods"]["bytes"] == full["methods"]["bytes"]
     # a different validation shard does not match the kept run
     synthetic_shards(shards, methods=["bytes"], seed=1)
-    other = R.collect(scale, ["bytes"], shards, tmp_path / "nowhere", kept)
+    other = collect(scale, ["bytes"], shards, tmp_path / "nowhere", kept)
     assert other["methods"]["bytes"]["m2_bpb"] is None
 
 
@@ -233,3 +239,22 @@ def test_a_method_added_at_run_time_runs_the_tiny_experiment(tmp_path):
         assert res["analyses"]["kl"]["methods"][r.name]["bits"] > 0
         assert f"| {r.label} | {row['vocab_size']:,} |" in md
     assert (docs / "results_tiny_fig10.png").stat().st_size > 1000
+
+def test_a_run_in_its_own_process_gets_the_typed_config_of_an_in_process_run(tmp_path):
+    """--jobs 1 starts `eqinfo.m2.train --config runs/<method>/train_config.json`: the config
+    the runner made from the scale, the same object an in-process run (--jobs 0) is given, and
+    the same seed gives the same result."""
+    shards = tmp_path / "shards"
+    synthetic_shards(shards, methods=["bytes"])
+    scale = get_scale("tiny")
+    own, inside = tmp_path / "processes", tmp_path / "in-process"
+    assert run_all(scale, ["bytes"], shards, own, jobs=1, threads=1) == []
+    cfg = M2TrainConfig.from_dict(json.loads((own / "bytes" / TRAIN_CONFIG).read_text()))
+    assert cfg == train_config(scale, "bytes", shards, own / "bytes", threads=1)
+    n_tokens = read_shard(shards / "train" / "bytes.shard").n_tokens
+    assert cfg.steps == math.ceil(2 * n_tokens / (4 * 64))    # tiny: 2 epochs, batch 4 x 64
+    assert (cfg.preset, cfg.warmup, cfg.eval_every, cfg.quiet) == \
+        ("tiny", max(1, int(0.05 * cfg.steps)), max(1, cfg.steps // 2), True)
+    assert run_all(scale, ["bytes"], shards, inside, jobs=0, threads=1) == []
+    a, b = (json.loads((d / "bytes" / "result.json").read_text()) for d in (own, inside))
+    assert a["steps"] == b["steps"] == cfg.steps and a["val_bpb"] == b["val_bpb"]

@@ -50,7 +50,7 @@ def make_run(root, method, steps=20):
     argv = ["--train", str(paths["train"]), "--val", str(paths["val"]), "--out", str(out),
             "--preset", "tiny", "--steps", str(steps), "--seq-len", "32", "--batch", "4",
             "--warmup", "2", "--eval-every", "0", "--ckpt-every", "100", "--quiet"]
-    T.train(T.build_parser().parse_args(argv))
+    T.train(T.parse_args(argv))
     assert (out / "result.json").exists()
     return out
 

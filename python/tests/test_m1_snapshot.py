@@ -1,12 +1,16 @@
 """Weights-only snapshots (eqinfo.m1.snapshot) and train.py --init-weights: continuing a run on a
 machine without its ckpt.pt."""
 import csv
+from pathlib import Path
 
 import pytest
 import torch
 
+from eqinfo.m1 import get_preset
+from eqinfo.m1.config import RUNS, M1TrainConfig
 from eqinfo.m1 import snapshot as S
 from eqinfo.m1 import train as T
+from eqinfo.training.optim import warmup_cosine_lr
 from test_m1_train import make_args, write_corpus
 
 
@@ -68,9 +72,9 @@ def test_init_weights_continues_step_schedule_and_log(tmp_path, first_run):
     assert int(rows[2]["tokens_seen"]) == 3 * 4 * 32
     # the lr follows the run's schedule, times the ramp 1/2, 2/2 over the 2 steps after step 2
     lr = [float(x["lr"]) for x in rows]
-    assert lr[2] == pytest.approx(T.lr_at(2, 6, 2, 1e-3) / 2, rel=1e-3)
-    assert lr[3] == pytest.approx(T.lr_at(3, 6, 2, 1e-3), rel=1e-3)
-    assert lr[5] == pytest.approx(T.lr_at(5, 6, 2, 1e-3), rel=1e-3)
+    assert lr[2] == pytest.approx(warmup_cosine_lr(2, 6, 2, 1e-3) / 2, rel=1e-3)
+    assert lr[3] == pytest.approx(warmup_cosine_lr(3, 6, 2, 1e-3), rel=1e-3)
+    assert lr[5] == pytest.approx(warmup_cosine_lr(5, 6, 2, 1e-3), rel=1e-3)
     ck = torch.load(b / "ckpt.pt", weights_only=False)
     assert ck["step"] == 6 and ck["init"]["step"] == 2 and ck["init"]["ramp"] == 2
     # the continued run really trained from the snapshot (not from scratch)
@@ -90,3 +94,35 @@ def test_resume_inside_the_ramp_is_exact(tmp_path, first_run):
     assert log_rows(tmp_path / "c1") == [
         {**r, "elapsed_s": x["elapsed_s"], "tokens_per_s": x["tokens_per_s"]}
         for r, x in zip(log_rows(tmp_path / "c2"), log_rows(tmp_path / "c1"))]
+
+
+COMMITTED = Path(__file__).resolve().parents[2] / "models" / "checkpoints" / "m1-3m-train.pt"
+
+
+def test_the_committed_snapshot_still_starts_a_run(tmp_path):
+    """models/checkpoints/m1-3m-train.pt (written before the trainers shared eqinfo.training)
+    loads as the m1-3m model and continues training from its step."""
+    snap = torch.load(COMMITTED, map_location="cpu", weights_only=False)
+    assert snap["format"] == S.FORMAT and snap["config"] == get_preset("m1-3m").to_dict()
+    corpus = tmp_path / "c.jsonl.gz"
+    write_corpus(corpus, n_docs=200)
+    step = int(snap["step"])
+    kw = dict(steps=step + 10, batch=2, init_weights=COMMITTED)
+    r0 = T.train(make_args(tmp_path, corpus, tmp_path / "r", stop_at=step, **kw))
+    assert r0["step"] == step
+    for k, v in r0["model"].state_dict().items():
+        assert torch.equal(v, snap["model"][k].float()), k
+    (tmp_path / "r" / "ckpt.pt").unlink()
+    r = T.train(make_args(tmp_path, corpus, tmp_path / "r", stop_at=step + 1, **kw))
+    assert r["step"] == step + 1
+    row = log_rows(tmp_path / "r")[-1]
+    # a trained model: well below the uniform ln 257 = 5.55 nats of a fresh one
+    assert int(row["step"]) == step + 1 and float(row["train_loss_nats"]) < 4.0
+
+
+def test_the_bundled_runs_preset_is_the_recipe_its_snapshot_ran_with():
+    snap = torch.load(COMMITTED, map_location="cpu", weights_only=False)
+    ran = M1TrainConfig.from_dict(snap["args"])
+    assert ran.init_weights is not None               # continued from an earlier snapshot
+    assert ran.with_(init_weights=None) == RUNS["m1-3m"]
+    assert T.parse_args(["--config", "m1-3m"]) == RUNS["m1-3m"]

@@ -29,7 +29,7 @@ def args(tmp_path, tr, va, out, **kw):
             "--eval-every", "3", "--ckpt-every", "100", "--log-every", "1", "--quiet"]
     for key, v in kw.items():
         argv += [f"--{key.replace('_', '-')}", str(v)]
-    return T.build_parser().parse_args(argv)
+    return T.parse_args(argv)
 
 
 def test_batches_pure_and_cover_epochs(tmp_path):
@@ -101,10 +101,30 @@ def test_budgets_and_errors(tmp_path):
     tr, va = make_shards(tmp_path)
     cfg = get_preset("tiny", vocab_size=256, max_seq_len=32)
     a = args(tmp_path, tr, va, tmp_path / "x")
-    a.steps, a.tokens = None, 1000
-    assert T.steps_for(a, cfg) == math.ceil(1000 / 128)
-    a.tokens, a.flops = None, 1e9
-    assert T.steps_for(a, cfg) == math.ceil(1e9 / (6 * 10336 * 128))
+    assert a.with_(steps=None, tokens=1000).total_steps(cfg) == math.ceil(1000 / 128)
+    assert a.with_(steps=None, flops=1e9).total_steps(cfg) == math.ceil(1e9 / (6 * 10336 * 128))
+    with pytest.raises(ValueError, match="exactly one budget"):
+        a.with_(tokens=1000)
+    with pytest.raises(ValueError, match="micro_batch"):
+        a.with_(micro_batch=3)
     bad = write_shard(tmp_path / "val" / "other.shard", [np.arange(40)], [40], 100, {})
     with pytest.raises(ValueError, match="vocab"):
         T.train(args(tmp_path, tr, bad, tmp_path / "y"))
+
+
+def test_loss_curve_is_the_one_recorded_before_the_trainers_shared_a_loop(tmp_path):
+    """The same seed gives the same run (micro-batches included): train loss, lr and validation
+    of every step as logged by m2/train.py before eqinfo.training existed (torch 2.13.0, CPU);
+    the tolerance is the log's 5 decimals plus float noise across machines."""
+    tr, va = make_shards(tmp_path)
+    T.train(args(tmp_path, tr, va, tmp_path / "r", micro_batch=2))
+    rows = list(csv.DictReader(open(tmp_path / "r" / "log.csv")))
+    recorded = [  # step, train_loss_nats, lr, val_loss_nats, val_bpb
+        (1, 5.55550, 5.000e-04, None, None), (2, 5.53723, 1.000e-03, None, None),
+        (3, 5.56449, 1.000e-03, 5.54963, 2.65726), (4, 5.55784, 8.682e-04, None, None),
+        (5, 5.55331, 5.500e-04, None, None), (6, 5.55512, 2.318e-04, 5.54904, 2.65697)]
+    for row, (step, *want) in zip(rows, recorded, strict=True):
+        assert int(row["step"]) == step
+        for f, w in zip(("train_loss_nats", "lr", "val_loss_nats", "val_bpb"), want):
+            assert (row[f] == "") if w is None else float(row[f]) == pytest.approx(w, abs=2e-5), \
+                (step, f)

@@ -1,12 +1,14 @@
-"""Model configuration for M1 and its named presets.
+"""M1's model configuration and its named presets, and the configuration of a training run.
 
-The structure is fixed (see model.py); a config only sets sizes. Keep it that way: the C++ side
-re-implements exactly this network in integer fixed point, and reads these fields from the export.
+The structure is fixed (see model.py); a model config only sets sizes. Keep it that way: the C++
+side re-implements exactly this network in integer fixed point, and reads these fields from the
+export.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
+
+from ..training.config import DictConfig, TrainConfig, option
 
 # Symbols: UTF-8 bytes 0..255 plus EOS = 256. EOS also serves as BOS: every M1 context starts
 # with it (the EOS that ended the previous document, or an explicit one at a window reset).
@@ -15,7 +17,7 @@ VOCAB_SIZE = 257
 
 
 @dataclass(frozen=True)
-class M1Config:
+class M1Config(DictConfig):
     d_model: int
     n_heads: int
     n_layers: int
@@ -37,14 +39,6 @@ class M1Config:
     def head_dim(self) -> int:
         return self.d_model // self.n_heads
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "M1Config":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
 
 PRESETS: dict[str, M1Config] = {
     # For unit tests only: runs in milliseconds.
@@ -61,3 +55,43 @@ def get_preset(name: str) -> M1Config:
         return PRESETS[name]
     except KeyError:
         raise ValueError(f"unknown preset {name!r}; choose from {sorted(PRESETS)}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class M1TrainConfig(TrainConfig):
+    """One M1 training run (eqinfo.m1.train; flags: eqinfo-train-m1 --help)."""
+    preset: str = option("m1-3m", "model preset (PRESETS)")
+    out: str = TrainConfig.redefault("out", "runs/m1-3m")
+    data: str | None = option(None, "corpus .jsonl.gz (default: shared data)")
+    cache_dir: str | None = option(None, "default: <repo>/runs/cache")
+    steps: int = option(10000, "total steps (sets the schedule: keep it across resumes)")
+    batch: int = option(32, "sequences per step")
+    seq_len: int = option(256, "symbols per sequence")
+    reset_frac: float = option(0.5, "fraction of sequences with extra window-start resets")
+    reset_min: int = option(4, "shortest segment between extra resets")
+    reset_max: int = option(96, "longest segment between extra resets")
+    warmup: int = TrainConfig.redefault("warmup", 300)
+    ckpt_every: int = TrainConfig.redefault("ckpt_every", 250)
+    log_every: int = TrainConfig.redefault("log_every", 50)
+    eval_bytes: int = option(200_000, "validation symbols evaluated")
+    eval_window: int = option(16, "window length of the 'window' evaluation (resets)")
+    eval_batch: int = option(16, "evaluation sequences per forward pass")
+    init_weights: str | None = option(
+        None, "only when <out>/ckpt.pt does not exist: start from this weights-only snapshot "
+              "(eqinfo.m1.snapshot) at its step, with a fresh optimizer")
+    init_ramp: int = option(50, "with --init-weights: scale the lr linearly from 1/N to 1 over "
+                                "the first N steps after the snapshot's step (fresh Adam moments)")
+
+
+# Named training runs (`eqinfo-train-m1 --config NAME`): the recipe each model was trained with.
+RUNS: dict[str, M1TrainConfig] = {
+    # The bundled models/m1-3m.safetensors: 7,200 steps x 32 x 256 symbols (59M tokens), window-
+    # start mixing at 0.5 (docs/m1_training.md). Equal to the "args" of its committed snapshot
+    # (models/checkpoints/m1-3m-train.pt), which scripts/train_m1.sh resumes from.
+    "m1-3m": M1TrainConfig(preset="m1-3m", out="runs/m1-3m", steps=7200, eval_every=400,
+                           ckpt_every=200, log_every=50),
+    # scripts/reset_ablation.sh: m1-small from scratch, once per --reset-frac, its window
+    # evaluation at 5 symbols (docs/m1_training.md, "does window-start mixing help").
+    "reset-ablation": M1TrainConfig(preset="m1-small", out="runs/reset-ablation/rf0.5", steps=1200,
+                                    warmup=100, eval_every=400, ckpt_every=200, eval_window=5),
+}

@@ -1,4 +1,5 @@
-"""Model configuration for M2 (the LM trained over token streams) and its named presets.
+"""M2's model configuration (the LM trained over token streams) and its named presets, and the
+configuration of a training run.
 
 M2 is an ordinary decoder-only transformer; only its sizes change between presets. The paper's
 M2 sizes (PAPER.md, "M2 results") are named by NON-EMBEDDING parameters: 25m / 113m / 403m / 2b.
@@ -12,12 +13,14 @@ so M2 uses GEGLU, and `head_dim` may differ from d_model / n_heads (only the 2b 
 """
 from __future__ import annotations
 
-import dataclasses
+import math
 from dataclasses import dataclass
+
+from ..training.config import DictConfig, TrainConfig, option
 
 
 @dataclass(frozen=True)
-class M2Config:
+class M2Config(DictConfig):
     d_model: int
     n_heads: int
     n_layers: int
@@ -49,17 +52,6 @@ class M2Config:
         all of its seq_len tokens are predicted (T5X decoder-only "shift right")."""
         return self.vocab_size
 
-    def with_(self, **kw) -> "M2Config":
-        return dataclasses.replace(self, **kw)
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "M2Config":
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
-
 
 PRESETS: dict[str, M2Config] = {
     # Unit tests and the end-to-end `tiny` scale: milliseconds per step.
@@ -87,3 +79,48 @@ def get_preset(name: str, **overrides) -> M2Config:
     except KeyError:
         raise ValueError(f"unknown M2 preset {name!r}; choose from {sorted(PRESETS)}") from None
     return cfg.with_(**overrides) if overrides else cfg
+
+
+@dataclass(frozen=True, kw_only=True)
+class M2TrainConfig(TrainConfig):
+    """One M2 training run (eqinfo.m2.train; flags: eqinfo-train-m2 --help). The budget is
+    exactly one of steps, tokens, flops. The experiment builds these from its named scales
+    (eqinfo.experiment.train_runs.train_config)."""
+    train: str = option(help="train token shard (.shard)")
+    val: str = option(help="validation token shard of the same method")
+    preset: str = option("m2-cpu-xs", "model preset (PRESETS); vocabulary and seq_len from the run")
+    steps: int | None = option(None, "budget: training steps")
+    tokens: float | None = option(None, "budget: training tokens (sets the steps)")
+    flops: float | None = option(None, "budget: training FLOPs, 6 N per token (sets the steps)")
+    seq_len: int = option(512, "tokens per example")
+    batch: int = option(16, "examples per step")
+    micro_batch: int = option(0, "split each batch into micro-batches of this size (memory; "
+                                 "0 = whole)")
+    warmup: int = TrainConfig.redefault("warmup", 100)
+    eval_tokens: int | None = option(None, "evaluate on the first documents covering at most "
+                                           "this many validation tokens (default: all)")
+    eval_batch: int = option(16, "evaluation examples per forward pass")
+
+    def __post_init__(self):
+        super().__post_init__()
+        budgets = [k for k in ("steps", "tokens", "flops") if getattr(self, k) is not None]
+        if len(budgets) != 1:
+            raise ValueError(f"give exactly one budget of steps, tokens, flops (got "
+                             f"{budgets or 'none'})")
+        if self.micro_batch and self.batch % self.micro_batch:
+            raise ValueError(f"batch {self.batch} is not a multiple of micro_batch "
+                             f"{self.micro_batch}")
+
+    def total_steps(self, model: M2Config) -> int:
+        """Steps of the budget; flops count 6 N per token (model.train_flops_per_token)."""
+        from .model import train_flops_per_token   # torch: only where a run is planned
+        per_step = self.batch * self.seq_len
+        if self.steps is not None:
+            n = self.steps
+        elif self.tokens is not None:
+            n = math.ceil(self.tokens / per_step)
+        else:
+            n = math.ceil(self.flops / (train_flops_per_token(model) * per_step))
+        if n < 1:
+            raise ValueError(f"the budget gives {n} steps")
+        return n

@@ -26,26 +26,29 @@ Outputs in --out: log.csv (step, tokens_seen, train_loss_nats, lr, val_loss_nats
 val_acc, train_flops, elapsed_s, tokens_per_s), positions.csv (step, tokens_seen, position,
 n_tokens, loss_nats, accuracy), ckpt.pt (atomic; every --ckpt-every steps, at the end and on
 SIGTERM/SIGINT), config.json, result.json (written once the budget is done: a finished run).
+
+This module is what is M2's own (batches, loss, evaluation, result.json); the loop, optimiser,
+schedule, checkpoints, logs and stop signals are eqinfo.training's, shared with M1. The flags are
+the fields of config.M2TrainConfig; `--config FILE` reads them from JSON (the experiment's
+train_config.json).
 """
 from __future__ import annotations
 
-import argparse
-import csv
 import json
 import math
-import re
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
-from ..m1.train import (StopOnSignal, add_common_args, atomic_save, lr_at, make_optimizer, open_csv,
-                        rng_state, set_rng_state)
+from ..registry import METHODS
 from ..shards import Shard, read_shard
-from .config import M2Config, get_preset
+from ..training.checkpoint import load_checkpoint, restore, save_checkpoint
+from ..training.cli import parse_config
+from ..training.csv_log import CsvLog
+from ..training.loop import LossMeter, resolve_device, train_loop
+from ..training.optim import make_optimizer, warmup_cosine_lr
+from .config import M2Config, M2TrainConfig, get_preset
 from .model import (M2, forward_flops_per_token, loss_fn, non_embedding_params, shift_right,
                     train_flops_per_token)
 
@@ -87,25 +90,22 @@ class Batches:
         return np.asarray(self.shard.tokens[idx], dtype=np.int64)
 
 
-_EQ_NAME = re.compile(r"equalinfo-b(\d+)-v(256|65k|65536)$")
-
-
 def window_tokens(meta: dict, name: str = "") -> int | None:
     """Tokens per Equal-Info window (b / N) when the shard is windowed and N divides b.
 
-    b and N come from the sidecar (`b`, `N`), else from an experiment method name such as
-    `equalinfo-b16-v256` in meta["method"] or `name` (the shard's file stem).
+    b and N come from the sidecar (`b`, `N`), else from the registry row of the method it names
+    (meta["method"], or `name`, the shard's file stem).
     """
     b, n = meta.get("b"), meta.get("N")
-    method = str(meta.get("method", "")).lower()
-    if not (b and n):
-        m = _EQ_NAME.search(method) or _EQ_NAME.search(name.lower())
-        if not m:
+    method = str(meta.get("method", ""))
+    if b and n:
+        if "equalinfo" not in method.lower() and "equalinfo" not in name.lower():
             return None
-        b, n = int(m.group(1)), (8 if m.group(2) == "256" else 16)
-    elif "equalinfo" not in method and "equalinfo" not in name.lower():
-        return None
-    return b // n if b % n == 0 else None
+        return b // n if b % n == 0 else None
+    for candidate in (method, name):
+        if candidate in METHODS:
+            return METHODS[candidate].window_tokens
+    return None
 
 
 def eval_stream(shard: Shard, max_tokens: int | None):
@@ -173,199 +173,142 @@ def bits_per_byte(total_nats: float, text_bytes: int) -> float:
     return total_nats / LN2 / text_bytes
 
 
-# ----------------------------------------------------------------------------- main loop
+# ----------------------------------------------------------------------------- the run
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--train", required=True, help="train token shard (.shard)")
-    p.add_argument("--val", required=True, help="validation token shard of the same method")
-    p.add_argument("--out", required=True, help="run directory")
-    p.add_argument("--preset", default="m2-cpu-xs")
-    budget = p.add_mutually_exclusive_group(required=True)
-    budget.add_argument("--steps", type=int, help="training steps")
-    budget.add_argument("--tokens", type=float, help="training tokens (sets the steps)")
-    budget.add_argument("--flops", type=float, help="training FLOPs, 6 N per token (sets steps)")
-    p.add_argument("--stop-at", type=int, default=None, help="stop (and checkpoint) at this step")
-    p.add_argument("--seq-len", type=int, default=512)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--micro-batch", type=int, default=0,
-                   help="split each batch into micro-batches of this size (memory; 0 = whole)")
-    p.add_argument("--eval-every", type=int, default=500, help="steps; 0 = only at the end")
-    p.add_argument("--eval-tokens", type=int, default=None,
-                   help="evaluate on the first documents covering at most this many validation "
-                        "tokens (default: all)")
-    p.add_argument("--eval-batch", type=int, default=16)
-    add_common_args(p, warmup=100, ckpt_every=200, log_every=20)
-    p.add_argument("--quiet", action="store_true", help="no per-log-row prints")
-    return p
+class M2Task:
+    """M2's part of the training loop (eqinfo.training.loop.TrainingTask): shuffled examples of
+    the train shard, bits/byte on the validation stream, per-window-position stats."""
+
+    def __init__(self, model: M2, cfg: M2TrainConfig, batches: Batches, val: tuple,
+                 positions_log: CsvLog, device: torch.device, autocast: bool):
+        self.model, self.cfg, self.batches = model, cfg, batches
+        self.val_tokens, self.val_positions, self.val_text_bytes = val
+        self.positions_log = positions_log
+        self.device, self.autocast = device, autocast
+        self.last_eval: dict | None = None
+
+    def train_step(self, step: int, meter: LossMeter) -> None:
+        ex = torch.from_numpy(self.batches(step)).to(self.device)          # [B, T]
+        batch = len(ex)
+        micro = self.cfg.micro_batch or batch
+        for i in range(0, batch, micro):
+            y = ex[i:i + micro]
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.autocast):
+                logits = self.model(shift_right(y, self.model.cfg.bos))     # [b, T, V]
+            loss, ce = loss_fn(logits, y)
+            (loss * (len(y) / batch)).backward()     # the mean over the whole batch
+            meter.add(float(ce.sum()), ce.numel())
+
+    def train_fields(self, step: int, meter: LossMeter) -> dict[str, str]:
+        tokens = step * self.cfg.batch * self.cfg.seq_len
+        return {"train_flops": f"{train_flops_per_token(self.model.cfg) * tokens:.4e}"}
+
+    def run_evaluation(self) -> dict:
+        self.last_eval = evaluate(self.model, self.val_tokens, self.val_positions,
+                                  self.val_text_bytes, self.cfg.seq_len, self.cfg.eval_batch,
+                                  self.device, self.autocast)
+        return self.last_eval
+
+    def evaluate(self, step: int) -> dict[str, str]:
+        ev = self.run_evaluation()
+        tokens_seen = step * self.cfg.batch * self.cfg.seq_len
+        for p, n, loss, acc in ev["positions"]:
+            self.positions_log.write({"step": step, "tokens_seen": tokens_seen, "position": p,
+                                      "n_tokens": n, "loss_nats": f"{loss:.5f}",
+                                      "accuracy": f"{acc:.5f}"})
+        return {"val_loss_nats": f"{ev['loss_nats']:.5f}", "val_bpb": f"{ev['bpb']:.5f}",
+                "val_acc": f"{ev['acc']:.5f}"}
 
 
-def steps_for(args, cfg: M2Config) -> int:
-    per_step = args.batch * args.seq_len
-    if args.steps is not None:
-        n = args.steps
-    elif args.tokens is not None:
-        n = math.ceil(args.tokens / per_step)
-    else:
-        n = math.ceil(args.flops / (train_flops_per_token(cfg) * per_step))
-    if n < 1:
-        raise ValueError(f"the budget gives {n} steps")
-    return n
-
-
-def train(args: argparse.Namespace) -> dict:
-    torch.set_num_threads(args.threads)
-    dev = torch.device(("cuda" if torch.cuda.is_available() else "cpu")
-                       if args.device == "auto" else args.device)
-    autocast = dev.type == "cuda"  # bf16 on CUDA; fp32 on CPU (bf16 measured no faster there)
-    if args.micro_batch and args.batch % args.micro_batch:
-        raise ValueError(f"--batch {args.batch} is not a multiple of --micro-batch "
-                         f"{args.micro_batch}")
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    tr, va = read_shard(args.train), read_shard(args.val)
+def read_shards(cfg: M2TrainConfig) -> tuple[Shard, Shard]:
+    """The run's train and validation shards, checked to be of one method and vocabulary."""
+    tr, va = read_shard(cfg.train), read_shard(cfg.val)
     if tr.vocab_size != va.vocab_size:
         raise ValueError(f"train vocab {tr.vocab_size} != val vocab {va.vocab_size}")
     for key in ("method", "b", "N"):
         if key in tr.meta and key in va.meta and tr.meta[key] != va.meta[key]:
             raise ValueError(f"train and val shards differ in {key}: {tr.meta[key]!r} vs "
                              f"{va.meta[key]!r}")
+    return tr, va
 
-    ckpt_path = out / "ckpt.pt"
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False) \
-        if (args.resume and ckpt_path.exists()) else None
-    cfg = (M2Config.from_dict(ckpt["config"]) if ckpt else
-           get_preset(args.preset, vocab_size=tr.vocab_size, max_seq_len=args.seq_len))
-    if cfg.vocab_size != tr.vocab_size or cfg.max_seq_len < args.seq_len:
-        raise ValueError(f"checkpoint config {cfg} does not fit vocab {tr.vocab_size} / seq_len "
-                         f"{args.seq_len}")
-    total_steps = steps_for(args, cfg)
-    torch.manual_seed(args.seed)
-    model = M2(cfg).to(dev)
-    opt = make_optimizer(model, args.lr, args.weight_decay)
+
+def train(cfg: M2TrainConfig) -> dict:
+    """One run (module docstring). -> {"step", "model", "done"} and, once the budget is done,
+    "summary" (= result.json)."""
+    dev, autocast = resolve_device(cfg)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    tr, va = read_shards(cfg)
+
+    ckpt = load_checkpoint(out, cfg.resume)
+    model_cfg = (M2Config.from_dict(ckpt["config"]) if ckpt else
+                 get_preset(cfg.preset, vocab_size=tr.vocab_size, max_seq_len=cfg.seq_len))
+    if model_cfg.vocab_size != tr.vocab_size or model_cfg.max_seq_len < cfg.seq_len:
+        raise ValueError(f"checkpoint config {model_cfg} does not fit vocab {tr.vocab_size} / "
+                         f"seq_len {cfg.seq_len}")
+    total_steps = cfg.total_steps(model_cfg)
+    torch.manual_seed(cfg.seed)
+    model = M2(model_cfg).to(dev)
+    opt = make_optimizer(model, cfg.lr, cfg.weight_decay)
     step, elapsed = 0, 0.0
     if ckpt:
-        model.load_state_dict(ckpt["model"])
-        opt.load_state_dict(ckpt["optimizer"])
-        step, elapsed = ckpt["step"], ckpt["elapsed_s"]
-        set_rng_state(ckpt["rng"])
+        step, elapsed = restore(ckpt, model, opt)
         if ckpt["total_steps"] != total_steps:
             print(f"[m2] warning: the budget gives {total_steps} steps, the checkpoint's "
                   f"{ckpt['total_steps']}: the lr schedule changes", flush=True)
-        print(f"[m2] resumed from {ckpt_path} at step {step}", flush=True)
-    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
-    n_ne = non_embedding_params(cfg)
+        print(f"[m2] resumed from {out / 'ckpt.pt'} at step {step}", flush=True)
+    (out / "config.json").write_text(json.dumps(model_cfg.to_dict(), indent=1))
+    n_ne = non_embedding_params(model_cfg)
     print(f"[m2] {tr.path.name}: vocab {tr.vocab_size}, {tr.n_tokens:,} train tokens, "
-          f"{tr.bytes_per_token:.3f} bytes/token; {cfg}; non-embedding params {n_ne:,}; "
-          f"{total_steps} steps x {args.batch} x {args.seq_len}; device {dev}", flush=True)
+          f"{tr.bytes_per_token:.3f} bytes/token; {model_cfg}; non-embedding params {n_ne:,}; "
+          f"{total_steps} steps x {cfg.batch} x {cfg.seq_len}; device {dev}", flush=True)
 
-    batches = Batches(tr, args.seq_len, args.batch, args.seed)
+    batches = Batches(tr, cfg.seq_len, cfg.batch, cfg.seed)
     k = window_tokens(va.meta, va.path.stem)
-    ev_tokens, ev_offset, ev_bytes = eval_stream(va, args.eval_tokens)
+    ev_tokens, ev_offset, ev_bytes = eval_stream(va, cfg.eval_tokens)
     ev_pos = ev_offset % k if k else None
     if k and len(va.doc_token_offsets) > 1 and np.any(np.diff(va.doc_token_offsets) % k):
         print(f"[m2] warning: some validation documents are not a whole number of {k}-token "
               f"windows; window positions may be off", flush=True)
 
-    stop = StopOnSignal("m2")
+    def save(at_step: int, at_elapsed: float) -> None:
+        save_checkpoint(out, model, opt, at_step, at_elapsed, model_cfg.to_dict(), cfg.to_dict(),
+                        total_steps=total_steps)
 
-    def save():
-        atomic_save({"model": model.state_dict(), "optimizer": opt.state_dict(), "step": step,
-                     "total_steps": total_steps, "config": cfg.to_dict(), "args": vars(args),
-                     "rng": rng_state(), "elapsed_s": elapsed}, ckpt_path)
-
-    logf, logw = open_csv(out / "log.csv", LOG_FIELDS, step if ckpt else None)
-    posf, posw = open_csv(out / "positions.csv", POS_FIELDS, step if ckpt else None)
-    last_step = total_steps if args.stop_at is None else min(total_steps, args.stop_at)
-    tok_per_step = args.batch * args.seq_len
-    micro = args.micro_batch or args.batch
-    bar = tqdm(total=total_steps, initial=step, disable=not sys.stderr.isatty(),
-               dynamic_ncols=True, desc=out.name)
-    acc_nats = acc_tok = acc_time = 0.0
-    last_eval = None
-    model.train()
+    log = CsvLog(out / "log.csv", LOG_FIELDS, step if ckpt else None)
+    positions_log = CsvLog(out / "positions.csv", POS_FIELDS, step if ckpt else None)
+    task = M2Task(model, cfg, batches, (ev_tokens, ev_pos, ev_bytes), positions_log, dev, autocast)
     try:
-        while step < last_step and not stop.requested:
-            t0 = time.time()
-            lr = lr_at(step, total_steps, args.warmup, args.lr)
-            for g in opt.param_groups:
-                g["lr"] = lr
-            ex = torch.from_numpy(batches(step)).to(dev)                  # [B, T]
-            opt.zero_grad(set_to_none=True)
-            for i in range(0, args.batch, micro):
-                y = ex[i:i + micro]
-                with torch.autocast("cuda", dtype=torch.bfloat16, enabled=autocast):
-                    logits = model(shift_right(y, cfg.bos))               # [b, T, V]
-                loss, ce = loss_fn(logits, y)
-                (loss * (len(y) / args.batch)).backward()
-                acc_nats += float(ce.sum())
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
-            opt.step()
-            step += 1
-            dt = time.time() - t0
-            elapsed += dt
-            acc_time += dt
-            acc_tok += tok_per_step
-            bar.update(1)
-
-            do_eval = step == total_steps or (args.eval_every and step % args.eval_every == 0)
-            if step % args.log_every == 0 or do_eval:
-                row = {"step": step, "tokens_seen": step * tok_per_step,
-                       "train_loss_nats": f"{acc_nats / acc_tok:.5f}", "lr": f"{lr:.3e}",
-                       "val_loss_nats": "", "val_bpb": "", "val_acc": "",
-                       "train_flops": f"{train_flops_per_token(cfg) * step * tok_per_step:.4e}",
-                       "tokens_per_s": f"{acc_tok / acc_time:.1f}"}
-                if do_eval:
-                    t1 = time.time()
-                    last_eval = evaluate(model, ev_tokens, ev_pos, ev_bytes, args.seq_len,
-                                         args.eval_batch, dev, autocast)
-                    elapsed += time.time() - t1
-                    row.update(val_loss_nats=f"{last_eval['loss_nats']:.5f}",
-                               val_bpb=f"{last_eval['bpb']:.5f}", val_acc=f"{last_eval['acc']:.5f}")
-                    for p, n, l, a in last_eval["positions"]:
-                        posw.writerow({"step": step, "tokens_seen": step * tok_per_step,
-                                       "position": p, "n_tokens": n, "loss_nats": f"{l:.5f}",
-                                       "accuracy": f"{a:.5f}"})
-                    posf.flush()
-                row["elapsed_s"] = f"{elapsed:.1f}"
-                logw.writerow(row)
-                logf.flush()
-                if not args.quiet or do_eval:
-                    msg = " ".join(f"{k_}={v}" for k_, v in row.items() if v != "")
-                    (bar.write if not bar.disable else print)(f"[m2] {msg}")
-                    sys.stdout.flush()
-                acc_nats = acc_tok = acc_time = 0.0
-            if step % args.ckpt_every == 0:
-                save()
-        save()
+        step, elapsed = train_loop(
+            task, opt, cfg, total_steps=total_steps, step=step, elapsed_s=elapsed,
+            tokens_per_step=cfg.batch * cfg.seq_len,
+            lr_at=lambda s: warmup_cosine_lr(s, total_steps, cfg.warmup, cfg.lr),
+            log=log, save=save, tag="m2")
     finally:
-        bar.close()
-        logf.close()
-        posf.close()
-        stop.restore()
+        log.close()
+        positions_log.close()
 
     result = {"step": step, "model": model, "done": step >= total_steps}
     if step >= total_steps:
-        if last_eval is None:  # resumed after the final step's eval: evaluate again
-            last_eval = evaluate(model, ev_tokens, ev_pos, ev_bytes, args.seq_len,
-                                 args.eval_batch, dev, autocast)
+        # resumed after the final step's evaluation: evaluate again
+        ev = task.last_eval if task.last_eval is not None else task.run_evaluation()
+        tokens_seen = step * cfg.batch * cfg.seq_len
         summary = {
             "train_shard": str(tr.path), "val_shard": str(va.path),
             "method": tr.meta.get("method"), "vocab_size": tr.vocab_size,
             "train_bytes_per_token": tr.bytes_per_token, "val_bytes_per_token":
-                va.bytes_per_token, "config": cfg.to_dict(), "preset": args.preset,
+                va.bytes_per_token, "config": model_cfg.to_dict(), "preset": cfg.preset,
             "non_embedding_params": n_ne,
-            "inference_flops_per_token": forward_flops_per_token(cfg),
-            "steps": step, "batch": args.batch, "seq_len": args.seq_len,
-            "tokens_seen": step * tok_per_step,
-            "train_flops": train_flops_per_token(cfg) * step * tok_per_step,
-            "epochs": step * args.batch / batches.n_examples, "elapsed_s": elapsed,
-            "val_loss_nats": last_eval["loss_nats"], "val_bpb": last_eval["bpb"],
-            "val_acc": last_eval["acc"], "val_tokens": last_eval["n_tokens"],
-            "val_text_bytes": last_eval["text_bytes"], "window_tokens": k,
+            "inference_flops_per_token": forward_flops_per_token(model_cfg),
+            "steps": step, "batch": cfg.batch, "seq_len": cfg.seq_len,
+            "tokens_seen": tokens_seen,
+            "train_flops": train_flops_per_token(model_cfg) * tokens_seen,
+            "epochs": step * cfg.batch / batches.n_examples, "elapsed_s": elapsed,
+            "val_loss_nats": ev["loss_nats"], "val_bpb": ev["bpb"],
+            "val_acc": ev["acc"], "val_tokens": ev["n_tokens"],
+            "val_text_bytes": ev["text_bytes"], "window_tokens": k,
             "val_positions": [{"position": p, "n_tokens": n, "loss_nats": l, "accuracy": a}
-                              for p, n, l, a in last_eval["positions"]],
+                              for p, n, l, a in ev["positions"]],
         }
         tmp = out / "result.json.tmp"
         tmp.write_text(json.dumps(summary, indent=1) + "\n")
@@ -374,8 +317,12 @@ def train(args: argparse.Namespace) -> dict:
     return result
 
 
+def parse_args(argv: list[str] | None = None) -> M2TrainConfig:
+    return parse_config(M2TrainConfig, argv, __doc__.split("\n\n")[0])
+
+
 def main(argv=None):
-    train(build_parser().parse_args(argv))
+    train(parse_args(argv))
 
 
 if __name__ == "__main__":
