@@ -1,4 +1,4 @@
-"""Parsing helpers of the model card generator: eqinfo-encode --stats text, log.csv, SOURCES.md."""
+"""Helpers of the model card generator: eqinfo-encode --stats-json objects, log.csv, SOURCES.md."""
 import gzip
 import json
 
@@ -6,34 +6,22 @@ import pytest
 
 from eqinfo.m1 import model_card as MC
 
-EQUALINFO_STATS = """\
-method          equalinfo  b=16  N=16 (vocabulary 65536)  P=16  model=m1:models/m1-3m.safetensors
-documents       3
-bytes in        100000
-tokens out      24198
-bytes/token     4.1326
-bits/byte       3.8717
-windows         24198  (4.1327 symbols/window incl. EOS)
-termination     350 windows closed below the greedy maximum (1.446%); greedy would hold 4.1486 symbols/window (0.384% more)
-"""
+# What eqinfo-encode --stats-json writes (docs/formats.md).
+EQUALINFO_STATS = {"method": "equalinfo", "window_bits": 16, "token_bits": 16, "vocabulary_size": 65536,
+                   "frequency_bits": 16, "model": "m1:models/m1-3m.safetensors", "fingerprint": "00" * 8,
+                   "documents": 3, "bytes": 100000, "tokens": 24198, "bytes_per_token": 4.1326,
+                   "bits_per_byte": 3.8717, "windows": 24198, "window_symbols": 100003,
+                   "greedy_symbols": 100387, "fallback_windows": 350}
 
-STATICAC_STATS = """\
-method          staticac  N=8 (vocabulary 256)  P=14  model=static:models/static_en_train.json
-documents       2
-bytes in        78
-tokens out      52
-bytes/token     1.5000
-bits/byte       5.3333
-"""
+STATICAC_STATS = {"method": "staticac", "window_bits": 0, "token_bits": 8, "vocabulary_size": 256,
+                  "frequency_bits": 14, "model": "static:models/static_en_train.json",
+                  "fingerprint": "00" * 8, "documents": 2, "bytes": 78, "tokens": 52,
+                  "bytes_per_token": 1.5, "bits_per_byte": 5.3333, "windows": 0, "window_symbols": 0,
+                  "greedy_symbols": 0, "fallback_windows": 0}
 
-GZIP_STATS = """\
-method          gzip  N=16 (vocabulary 65536)
-documents       1
-bytes in        1000
-tokens out      300
-bytes/token     3.3333
-bits/byte       4.8000
-"""
+GZIP_STATS = {**STATICAC_STATS, "method": "gzip", "token_bits": 16, "vocabulary_size": 65536,
+              "frequency_bits": 0, "model": None, "documents": 1, "bytes": 1000, "tokens": 300,
+              "bytes_per_token": 3.3333, "bits_per_byte": 4.8}
 
 LOG_CSV = """\
 step,tokens_seen,train_loss_nats,train_bpb,lr,val_bpb_full,val_bpb_window,elapsed_s,tokens_per_s
@@ -44,40 +32,34 @@ step,tokens_seen,train_loss_nats,train_bpb,lr,val_bpb_full,val_bpb_window,elapse
 """
 
 
-def test_parse_stats_equalinfo():
-    st = MC.parse_stats("some warning line\n" + EQUALINFO_STATS)
+def test_card_stats_equalinfo():
+    st = MC.card_stats(EQUALINFO_STATS)
     assert st["method"] == "equalinfo"
     assert (st["window_bits"], st["token_bits"], st["vocabulary"]) == (16, 16, 65536)
     assert st["frequency_bits"] == 16 and st["model"] == "m1:models/m1-3m.safetensors"
     assert (st["documents"], st["bytes"], st["tokens"]) == (3, 100000, 24198)
     assert st["bytes_per_token"] == pytest.approx(4.1326)
     assert st["bits_per_byte"] == pytest.approx(3.8717)
-    assert st["windows"] == 24198 and st["symbols_per_window"] == pytest.approx(4.1327)
-    assert st["fallback_windows"] == 350 and st["fallback_pct"] == pytest.approx(1.446)
-    assert st["greedy_symbols_per_window"] == pytest.approx(4.1486)
-    assert st["greedy_more_pct"] == pytest.approx(0.384)
+    assert st["windows"] == 24198 and st["symbols_per_window"] == pytest.approx(100003 / 24198)
+    assert st["fallback_windows"] == 350 and st["fallback_pct"] == pytest.approx(100 * 350 / 24198)
+    assert st["greedy_symbols_per_window"] == pytest.approx(100387 / 24198)
+    assert st["greedy_more_pct"] == pytest.approx(100 * (100387 / 100003 - 1))
 
 
-def test_parse_stats_without_windows_or_model():
-    st = MC.parse_stats(STATICAC_STATS)
+def test_card_stats_without_windows_or_model():
+    st = MC.card_stats(STATICAC_STATS)
     assert st["method"] == "staticac" and st["window_bits"] is None
     assert (st["token_bits"], st["vocabulary"], st["frequency_bits"]) == (8, 256, 14)
     assert st["bytes_per_token"] == pytest.approx(1.5) and "windows" not in st
     assert "fallback_windows" not in st
-    g = MC.parse_stats(GZIP_STATS)
+    g = MC.card_stats(GZIP_STATS)
     assert g["frequency_bits"] is None and g["model"] is None and g["tokens"] == 300
 
 
-@pytest.mark.parametrize("broken", [
-    EQUALINFO_STATS.replace("bytes/token     4.1326\n", ""),                 # missing line
-    EQUALINFO_STATS.replace("tokens out      24198", "tokens out      many"),  # not a number
-    EQUALINFO_STATS.replace("(1.446%)", "(?)"),                              # bad termination
-    EQUALINFO_STATS.replace("N=16 (vocabulary 65536)", "N=16"),              # bad method line
-    "",
-])
-def test_parse_stats_rejects_malformed(broken):
-    with pytest.raises(ValueError):
-        MC.parse_stats(broken)
+@pytest.mark.parametrize("missing", ["bytes_per_token", "tokens", "windows", "model"])
+def test_card_stats_rejects_a_missing_field(missing):
+    with pytest.raises(ValueError, match=missing):
+        MC.card_stats({k: v for k, v in EQUALINFO_STATS.items() if k != missing})
 
 
 def test_log_to_curve_and_rows(tmp_path):
@@ -144,9 +126,9 @@ def test_build_card_smoke(tmp_path):
     meta = {"format": "eqinfo-m1", "version": 1, "content_hash": "ab" * 32, "frequency_bits": 16,
             "architecture": get_preset("tiny").to_dict(), "eval": ev,
             "training": {"step": 100, "tokens_seen": 819200, "source": "log.csv"}}
-    eq = {**MC.parse_stats(EQUALINFO_STATS), "seconds": 1.0, "command": "c", "subset": "subset"}
-    ac = {**MC.parse_stats(EQUALINFO_STATS.replace("equalinfo  b=16", "ac")
-                           .replace("bits/byte       3.8717", "bits/byte       3.6")),
+    eq = {**MC.card_stats(EQUALINFO_STATS), "seconds": 1.0, "command": "c", "subset": "subset"}
+    ac = {**MC.card_stats({**EQUALINFO_STATS, "method": "ac", "window_bits": 0, "windows": 0,
+                           "bits_per_byte": 3.6}),
           "seconds": 1.0, "command": "c", "subset": "prefix"}
     sub = {"documents": 3, "bytes": 100000, "cut_last": True, "sources": ["sotu"],
            "longest_document": 5000}

@@ -10,7 +10,7 @@ Sources of every number in the card:
   * the run's log.csv (train.py): the learning curve, the eval rows, elapsed_s at the exported step;
   * model.py: parameter counts and FLOPs/byte;
   * ../shared/data/SOURCES.md (or the file itself) for the corpus sha256; data.py for the split;
-  * eqinfo-encode --stats on the first --val-bytes bytes of the validation documents (optional: the
+  * eqinfo-encode --stats-json on the first --val-bytes bytes of the validation documents (optional: the
     section is skipped with a note when the binary is not given or missing).
 The run directory may be missing (a fresh machine): then a snapshot's log (snapshot.py) can stand in
 via --log.
@@ -35,69 +35,34 @@ from ..sysinfo import cpu_model
 
 # ----------------------------------------------------------------------------- parsing helpers
 
-_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
-
-
-def parse_stats(text: str) -> dict:
-    """Parse the `--stats` block that eqinfo-encode prints to stderr into numbers.
+def card_stats(stats: dict) -> dict:
+    """The card's view of one `eqinfo-encode --stats-json` object (docs/formats.md).
 
     -> {"method", "window_bits" (None unless equalinfo), "token_bits", "vocabulary",
         "frequency_bits" and "model" (None for model-free methods), "documents", "bytes",
         "tokens", "bytes_per_token", "bits_per_byte", and for Equal-Info windows also "windows",
         "symbols_per_window", "fallback_windows", "fallback_pct", "greedy_symbols_per_window",
-        "greedy_more_pct"}. Lines the tool did not print are absent; raises ValueError when a
-    required line is missing or malformed.
+        "greedy_more_pct"}; ValueError naming the first field that is missing.
     """
-    lines = {}
-    for line in text.splitlines():
-        m = re.match(r"^(method|documents|bytes in|tokens out|bytes/token|bits/byte|windows|"
-                     r"termination)\s+(.*)$", line.strip())
-        if m:
-            lines[m.group(1)] = m.group(2).strip()
-    for key in ("method", "bytes in", "tokens out", "bytes/token", "bits/byte"):
-        if key not in lines:
-            raise ValueError(f"eqinfo-encode --stats: no '{key}' line in:\n{text}")
-    out: dict = {}
-    head = lines["method"]
-    out["method"] = head.split()[0]
-    m = re.search(r"\bb=(\d+)", head)
-    out["window_bits"] = int(m.group(1)) if m else None
-    m = re.search(r"\bN=(\d+)\s*\(vocabulary (\d+)\)", head)
-    if not m:
-        raise ValueError(f"eqinfo-encode --stats: malformed method line {head!r}")
-    out["token_bits"], out["vocabulary"] = int(m.group(1)), int(m.group(2))
-    m = re.search(r"\bP=(\d+)", head)
-    out["frequency_bits"] = int(m.group(1)) if m else None
-    m = re.search(r"\bmodel=(\S+)", head)
-    out["model"] = m.group(1) if m else None
-
-    def num(key, cast=float):
-        m = re.match(rf"^({_NUM})", lines[key])
-        if not m:
-            raise ValueError(f"eqinfo-encode --stats: malformed '{key}' line {lines[key]!r}")
-        return cast(float(m.group(1))) if cast is int else cast(m.group(1))
-
-    if "documents" in lines:
-        out["documents"] = num("documents", int)
-    out["bytes"] = num("bytes in", int)
-    out["tokens"] = num("tokens out", int)
-    out["bytes_per_token"] = num("bytes/token")
-    out["bits_per_byte"] = num("bits/byte")
-    if "windows" in lines:
-        m = re.match(rf"^(\d+)\s+\(({_NUM}) symbols/window", lines["windows"])
-        if not m:
-            raise ValueError(f"eqinfo-encode --stats: malformed windows line {lines['windows']!r}")
-        out["windows"], out["symbols_per_window"] = int(m.group(1)), float(m.group(2))
-    if "termination" in lines:
-        m = re.match(rf"^(\d+) windows closed below the greedy maximum \(({_NUM})%\); greedy would "
-                     rf"hold ({_NUM}) symbols/window \(({_NUM})% more\)", lines["termination"])
-        if not m:
-            raise ValueError(f"eqinfo-encode --stats: malformed termination line "
-                             f"{lines['termination']!r}")
-        out["fallback_windows"] = int(m.group(1))
-        out["fallback_pct"] = float(m.group(2))
-        out["greedy_symbols_per_window"] = float(m.group(3))
-        out["greedy_more_pct"] = float(m.group(4))
+    required = ("method", "window_bits", "token_bits", "vocabulary_size", "frequency_bits", "model",
+                "documents", "bytes", "tokens", "bytes_per_token", "bits_per_byte", "windows",
+                "window_symbols", "greedy_symbols", "fallback_windows")
+    for key in required:
+        if key not in stats:
+            raise ValueError(f"eqinfo-encode --stats-json: no {key!r} in {stats}")
+    out = {"method": stats["method"], "window_bits": stats["window_bits"] or None,
+           "token_bits": stats["token_bits"], "vocabulary": stats["vocabulary_size"],
+           "frequency_bits": stats["frequency_bits"] or None, "model": stats["model"],
+           "documents": stats["documents"], "bytes": stats["bytes"], "tokens": stats["tokens"],
+           "bytes_per_token": stats["bytes_per_token"], "bits_per_byte": stats["bits_per_byte"]}
+    if stats["windows"]:
+        w = stats["windows"]
+        out["windows"] = w
+        out["symbols_per_window"] = stats["window_symbols"] / w
+        out["fallback_windows"] = stats["fallback_windows"]
+        out["fallback_pct"] = 100.0 * stats["fallback_windows"] / w
+        out["greedy_symbols_per_window"] = stats["greedy_symbols"] / w
+        out["greedy_more_pct"] = 100.0 * (stats["greedy_symbols"] / stats["window_symbols"] - 1.0)
     return out
 
 
@@ -208,7 +173,7 @@ def write_val_subset(data_path: Path, n_bytes: int, out_path: Path) -> dict:
 def run_encode(binary: Path, jsonl: Path, method: str, token_bits: int, model_spec: str,
                window_bits: int = 16, threads: int = 1) -> dict:
     cmd = [str(binary), "--input-format", "jsonl", "--method", method, "--token-bits",
-           str(token_bits), "--model", model_spec, "--stats"]
+           str(token_bits), "--model", model_spec, "--stats-json", "-"]
     if method == "equalinfo":
         cmd += ["--window-bits", str(window_bits)]
     if model_spec.startswith("m1:"):
@@ -220,7 +185,7 @@ def run_encode(binary: Path, jsonl: Path, method: str, token_bits: int, model_sp
         dt = time.time() - t0
     if p.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({p.returncode}):\n{p.stderr}")
-    st = parse_stats(p.stderr)
+    st = card_stats(json.loads(p.stdout))
     st["seconds"] = dt
     st["command"] = " ".join(cmd[1:])
     return st
