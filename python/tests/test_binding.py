@@ -68,6 +68,30 @@ def test_the_registry_names_the_cxx_factory_methods():
     for name in ("sentencepiece", "equalinfo-b16-v65k", "EqualInfo"):
         with pytest.raises(ValueError, match="unknown method"):
             core.CoreTokenizer(name)
+    # The other direction: every C++ method is a registry family, except gzip-raw (the bare
+    # deflate stream, a CLI option the paper's experiment does not use).
+    assert set(core.method_names()) == set(rows) | {"gzip-raw"}
+
+
+def test_bitstream_encode_and_chunk_give_the_tokens_and_window_stats(tokenizers):
+    """encode_bits + chunk_bits (the binding's bitstream and chunker) == encode_batch, and the
+    window statistics of Equal-Info are those of the encode (one window per b bits)."""
+    tok = tokenizers["equalinfo-b16-v256"]
+    texts = [b"", b"a", b"Hello, world. " * 10]
+    flat, offsets, stats = tok._core.encode_bits(texts, 2)
+    assert flat.dtype == np.uint8 and set(np.unique(flat)) <= {0, 1}
+    tokens = tok.encode_batch(texts)
+    for i, t in enumerate(tokens):
+        bits = flat[offsets[i]:offsets[i + 1]]
+        assert len(bits) % 16 == 0
+        assert np.array_equal(core.chunk_bits(np.ascontiguousarray(bits), 8), t)
+    assert stats["windows"] == len(flat) // 16
+    _, _, with_stats = tok._core.encode_batch_with_stats(texts, 1)
+    assert with_stats == stats and stats["window_symbols"] == sum(len(t) + 1 for t in texts)
+    with pytest.raises(ValueError, match="0 or 1"):
+        core.chunk_bits(np.array([0, 2], dtype=np.uint8), 8)
+    with pytest.raises(ValueError, match="no bitstream"):
+        tokenizers["bytes"]._core.encode_bits([b"x"], 1)
 
 
 @pytest.mark.parametrize("method", ["bytes", "gzip-v65k", "staticac-v256", "equalinfo-b24-v65k", "ac-v256"])
