@@ -7,6 +7,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -91,6 +92,39 @@ inline const char* kSpecHelp =
     "  --kernel K            M1 kernel: simd (default) | scalar — identical tokens, different speed\n"
     "  --threads T           worker threads (default 1): documents in parallel when there are several,\n"
     "                        else M1's rows — identical tokens, different speed\n";
+
+// The command line of a tool that takes the tokenizer settings, INPUT and
+// OUTPUT: the spec flags plus the tool's own, --help (usage and the spec
+// flags' help on stdout: returns nullopt), exactly two positional arguments.
+struct ToolCommandLine {
+  Arguments args;
+  std::string input, output;
+};
+inline std::optional<ToolCommandLine> parse_tool_command_line(int argc, char** argv, const char* usage,
+                                                              std::set<std::string> valued, std::set<std::string> switches) {
+  valued.insert(kSpecFlags.begin(), kSpecFlags.end());
+  switches.insert("--help");
+  Arguments args(argc, argv, valued, switches);
+  if (args.has("--help")) {
+    std::cout << usage << kSpecHelp;
+    return std::nullopt;
+  }
+  if (args.positional().size() != 2) throw UsageError("expected INPUT and OUTPUT");
+  const auto input = args.positional()[0], output = args.positional()[1];
+  return ToolCommandLine{std::move(args), input, output};
+}
+
+// A flag whose value must be one of `choices`; `fallback` when it is absent.
+inline std::string get_choice(const Arguments& args, const std::string& flag, const std::string& fallback,
+                              const std::set<std::string>& choices) {
+  const std::string v = args.get(flag, fallback);
+  if (!choices.count(v)) {
+    std::string list;
+    for (const auto& c : choices) list += (list.empty() ? "" : " or ") + c;
+    throw UsageError(flag + " must be " + list);
+  }
+  return v;
+}
 
 // The bundled M1, the default model of --method equalinfo (compiled in as a
 // path into the source tree; see examples/CMakeLists.txt).

@@ -27,21 +27,15 @@ const char* kUsage =
 int main(int argc, char** argv) {
   using namespace eqinfo;
   return cli::run_tool("eqinfo-decode", kUsage, [&] {
-    auto valued = cli::kSpecFlags;
-    valued.insert("--output-format");
-    cli::Arguments args(argc, argv, valued, {"--stats", "--help"});
-    if (args.has("--help")) {
-      std::cout << kUsage << cli::kSpecHelp;
-      return 0;
-    }
-    if (args.positional().size() != 2) throw cli::UsageError("expected INPUT and OUTPUT");
-    const std::string format = args.get("--output-format", "raw");
-    if (format != "raw" && format != "jsonl") throw cli::UsageError("--output-format must be raw or jsonl");
+    const auto command = cli::parse_tool_command_line(argc, argv, kUsage, {"--output-format"}, {"--stats"});
+    if (!command) return 0;
+    const auto& [args, input, output] = *command;
+    const std::string format = cli::get_choice(args, "--output-format", "raw", {"raw", "jsonl"});
 
     std::vector<Token> tokens;
     TokenFileHeader file;
     {
-      std::istringstream in(cli::read_all(args.positional()[0]));
+      std::istringstream in(cli::read_all(input));
       file = read_token_file(in, tokens);
     }
     const auto method = static_cast<Method>(file.method);
@@ -54,10 +48,10 @@ int main(int argc, char** argv) {
     const TokenizerSpec spec = cli::spec_from(args, base);
     const auto tokenizer = make_tokenizer(spec);
     if (const std::string why = tokenizer->mismatch(file); !why.empty())
-      throw std::invalid_argument("refusing to decode '" + args.positional()[0] + "': " + why);
+      throw std::invalid_argument("refusing to decode '" + input + "': " + why);
 
     const DecodeResult result = tokenizer->decode(tokens);
-    cli::with_output(args.positional()[1], [&](std::ostream& out) {
+    cli::with_output(output, [&](std::ostream& out) {
       for (const auto& d : result.documents) {
         if (format == "raw") {
           out.write(d.data(), static_cast<std::streamsize>(d.size()));

@@ -84,26 +84,20 @@ struct EncodeStats {
 int main(int argc, char** argv) {
   using namespace eqinfo;
   return cli::run_tool("eqinfo-encode", kUsage, [&] {
-    auto valued = cli::kSpecFlags;
-    valued.insert({"--input-format", "--stats-json"});
-    cli::Arguments args(argc, argv, valued, {"--stats", "--help"});
-    if (args.has("--help")) {
-      std::cout << kUsage << cli::kSpecHelp;
-      return 0;
-    }
-    if (args.positional().size() != 2) throw cli::UsageError("expected INPUT and OUTPUT");
-    const std::string format = args.get("--input-format", "raw");
-    if (format != "raw" && format != "jsonl") throw cli::UsageError("--input-format must be raw or jsonl");
+    const auto command = cli::parse_tool_command_line(argc, argv, kUsage, {"--input-format", "--stats-json"}, {"--stats"});
+    if (!command) return 0;
+    const auto& [args, input, output] = *command;
+    const std::string format = cli::get_choice(args, "--input-format", "raw", {"raw", "jsonl"});
     const std::string stats_json = args.get("--stats-json", "");
     if (args.has("--stats-json") && stats_json.empty()) throw cli::UsageError("--stats-json needs a path");
-    if (stats_json == "-" && args.positional()[1] == "-") throw cli::UsageError("--stats-json - and OUTPUT - would share stdout");
+    if (stats_json == "-" && output == "-") throw cli::UsageError("--stats-json - and OUTPUT - would share stdout");
     TokenizerSpec spec = cli::spec_from(args);
 
     std::vector<std::string> documents;
     if (format == "raw") {
-      documents.push_back(cli::read_all(args.positional()[0]));
+      documents.push_back(cli::read_all(input));
     } else {
-      for_each_document(args.positional()[0], CorpusFormat::kJsonl, [&](std::string_view d) { documents.emplace_back(d); });
+      for_each_document(input, CorpusFormat::kJsonl, [&](std::string_view d) { documents.emplace_back(d); });
     }
     // --threads T: several documents go to T threads, one document each (the
     // model single-threaded); a single document splits M1's rows instead.
@@ -113,7 +107,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string_view> views(documents.begin(), documents.end());
     EncodeStats stats;
     const auto tokens = tokenizer->encode_documents(views, documents.size() > 1 ? threads : 1, &stats.windows);
-    cli::with_output(args.positional()[1], [&](std::ostream& out) { write_token_file(out, tokenizer->header(), tokens); });
+    cli::with_output(output, [&](std::ostream& out) { write_token_file(out, tokenizer->header(), tokens); });
 
     stats.header = tokenizer->header();
     stats.model = spec.model;

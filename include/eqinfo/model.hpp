@@ -1,7 +1,10 @@
 // The Model policy: what a coder needs from a probability model.
 //
-// A model is immutable and shareable (weights, counts); all mutable state of
-// one coding pass lives in a separate Context.  That split is what lets one
+// A model does not change while it codes and is shared by any number of
+// threads (weights, counts); all mutable state of one coding pass lives in a
+// separate Context.  (TransformerModel::set_kernel switches between two
+// bit-identical backends at setup time; it is not for use while the model
+// codes.)  That split is what lets one
 // model serve many independent windows at once: each window owns a Context,
 // and a model may evaluate a whole batch of Contexts in one call
 // (predict_batch).  Windows never share context: reset(ctx) starts a fresh
