@@ -1,6 +1,6 @@
 // The benchmarks' input text: deterministic English-like prose (words drawn
 // with Zipf weights from a fixed list, fixed seed), shared by
-// coder_benchmark.cpp and m1_benchmark.cpp.  make_english_text(n) is the
+// coder_benchmark.cpp and the M1 benchmarks.  make_english_text(n) is the
 // first n bytes of one fixed stream, so shorter texts are prefixes of longer
 // ones.
 #pragma once

@@ -1,7 +1,10 @@
-// Prints the Equal-Info tokens (b = 16, N = 16) of a fixed text under the
-// bundled M1, and a hash of its tables.  Built twice — at -O0 without SIMD
-// and at -O3 -march=native — by tests/CMakeLists.txt; the test compares the
-// two outputs, the "-O0 vs -O3 -march=native" leg of the determinism matrix.
+// Prints the model's fingerprint, the Equal-Info tokens (b = 16, N = 16) of
+// a fixed text under it, a hash of its tables, and whether the tokens decode
+// back to the text; the kernel in use goes to stderr.  Built twice — at -O0
+// without SIMD and at -O3 -march=native — by tests/CMakeLists.txt, whose
+// m1_build_determinism_test compares each build's output with the committed
+// tests/golden/m1_token_probe.txt: the "-O0 vs -O3 -march=native" leg of the
+// determinism matrix, anchored so that a change in both builds is caught too.
 #include <cstdio>
 
 #include <eqinfo/tokenizer.hpp>
@@ -15,9 +18,15 @@ int main(int argc, char** argv) {
   const eqinfo::TransformerModel<16> model(argv[1]);
   const std::string text = "Integer arithmetic makes neural compression reproducible: 같은 토큰, 同样的结果.";
   const eqinfo::EqualInfoTokenizer<eqinfo::TransformerModel<16>, 16, 16> tokenizer(model);
-  for (auto t : tokenizer.encode(text)) std::printf("%u ", unsigned(t));
-  std::printf("\ntables %016llx\nkernel %s\n",
+  const auto tokens = tokenizer.encode(text);
+  // The model's fingerprint first: when it differs from the golden file's,
+  // the model was replaced and the file needs regenerating (tests/golden/README.md).
+  std::printf("model %016llx\ntokens", static_cast<unsigned long long>(model.fingerprint()));
+  for (auto t : tokens) std::printf(" %u", unsigned(t));
+  const auto back = tokenizer.decode(tokens);
+  std::printf("\ntables %016llx\ndecodes %s\n",
               static_cast<unsigned long long>(model.context_tables_hash({reinterpret_cast<const std::uint8_t*>(text.data()), text.size()})),
-              eqinfo::m1::simd_kernel_name());
+              back.ok() && back.documents.size() == 1 && back.documents[0] == text ? "to the text" : "WRONG");
+  std::fprintf(stderr, "kernel %s\n", eqinfo::m1::simd_kernel_name());
   return 0;
 }

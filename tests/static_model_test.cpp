@@ -4,13 +4,10 @@
 
 #include <catch2/catch.hpp>
 
-#include <atomic>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
-#include <unistd.h>
 
 #include "eqinfo/uniform_model.hpp"
 #include "test_support.hpp"
@@ -23,34 +20,7 @@ namespace file = eqinfo::static_model_file;
 
 namespace {
 
-// A file in the system temp directory, removed when it goes out of scope.
-class TempFile {
- public:
-  TempFile() {
-    static std::atomic<int> counter{0};
-    path_ = (fs::temp_directory_path() /
-             ("eqinfo_static_model_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + ".json"))
-                .string();
-  }
-  ~TempFile() {
-    std::error_code ec;
-    fs::remove(path_, ec);
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-  [[nodiscard]] const std::string& path() const { return path_; }
-  void write(const std::string& text) const {
-    std::ofstream out(path_, std::ios::binary);
-    out << text;
-  }
-  [[nodiscard]] std::string read() const {
-    std::ifstream in(path_, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  }
-
- private:
-  std::string path_;
-};
+using eqinfo_test::TempFile;
 
 SymbolCounts sample_counts() {
   SymbolCounts c{};
@@ -63,13 +33,13 @@ SymbolCounts sample_counts() {
 
 // A valid model file as JSON, to be damaged by the tests.
 nlohmann::json valid_json(const SymbolCounts& counts) {
-  TempFile f;
+  TempFile f(".json");
   file::save(counts, f.path());
   return nlohmann::json::parse(f.read());
 }
 
 void check_load_fails(const std::string& text, const std::string& why) {
-  TempFile f;
+  TempFile f(".json");
   f.write(text);
   INFO("file text: " << text.substr(0, 200));
   CHECK_THROWS_AS(file::load(f.path()), std::runtime_error);
@@ -126,7 +96,7 @@ TEST_CASE("StaticModel fingerprints follow the quantised table", "[static_model]
 
 TEST_CASE("Static model files round-trip", "[static_model]") {
   const SymbolCounts counts = sample_counts();
-  TempFile f;
+  TempFile f(".json");
   file::save(counts, f.path());
   CHECK(file::load(f.path()) == counts);
   const auto model = StaticModel<16>::load(f.path());
@@ -140,7 +110,7 @@ TEST_CASE("Static model files round-trip", "[static_model]") {
   CHECK(j.at("self_test").at("frequency_bits") == 14);
   CHECK(j.at("self_test").at("table_fnv1a64").get<std::string>().size() == 16);
   // All-zero counts are valid (a uniform table).
-  TempFile z;
+  TempFile z(".json");
   file::save(SymbolCounts{}, z.path());
   CHECK(file::load(z.path()) == SymbolCounts{});
 }
@@ -212,7 +182,7 @@ TEST_CASE("Static model loading rejects damaged or foreign files", "[static_mode
     // The self-test fingerprints the quantised table, not the raw counts.
     auto j = good;
     j["counts"]['e'] = j["counts"]['e'].get<std::uint64_t>() + 1;
-    TempFile f;
+    TempFile f(".json");
     f.write(j.dump());
     SymbolCounts expected = counts;
     ++expected['e'];

@@ -5,8 +5,16 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <string_view>
@@ -27,6 +35,56 @@
   } while (0)
 
 namespace eqinfo_test {
+
+// Skipping (tests/CMakeLists.txt, eqinfo_add_test ... SKIPPABLE): a test
+// whose precondition is missing says why and exits with 77, which its ctest
+// entry reports as "Skipped".  Only for test cases with a hidden tag that
+// their own ctest entry runs: the exit ends the executable.
+inline constexpr int kSkipReturnCode = 77;
+
+[[noreturn]] inline void skip(const std::string& why) {
+  std::printf("skipped: %s\n", why.c_str());
+  std::fflush(stdout);
+  std::exit(kSkipReturnCode);
+}
+
+// `name` in the shared corpora (EQINFO_SHARED_DATA_DIR, ../shared/data by
+// default); skips the test when the file is not there.
+inline std::filesystem::path shared_data_file(const std::string& name) {
+  const std::filesystem::path path = std::filesystem::path(EQINFO_SHARED_DATA_DIR) / name;
+  if (!std::filesystem::exists(path)) skip(path.string() + " not found (shared corpora absent)");
+  return path;
+}
+
+// A file in the system temp directory, removed when it goes out of scope.
+// The name ends with `suffix`, for readers that choose a format by it.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& suffix = "") {
+    static std::atomic<int> counter{0};
+    path_ = (std::filesystem::temp_directory_path() /
+             ("eqinfo_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + suffix))
+                .string();
+  }
+  ~TempFile() {
+    std::error_code ec;
+    std::filesystem::remove(path_, ec);
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  [[nodiscard]] const std::string& path() const { return path_; }
+  void write(const std::string& bytes) const {
+    std::ofstream out(path_, std::ios::binary);
+    out << bytes;
+  }
+  [[nodiscard]] std::string read() const {
+    std::ifstream in(path_, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+
+ private:
+  std::string path_;
+};
 
 inline std::string bits_to_string(const eqinfo::BitVector& v) {
   std::string s;

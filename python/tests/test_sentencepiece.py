@@ -3,9 +3,8 @@ the repository is the one this module trains, and training is deterministic."""
 import numpy as np
 import pytest
 
-from binding_support import SAMPLES
+from binding_support import SAMPLES, corpus_or_skip
 
-from eqinfo import resources
 from eqinfo import sentencepiece_method as spm_method
 from eqinfo.tokenizers import Issue, get_tokenizer
 
@@ -81,8 +80,7 @@ def test_refuses_files_that_are_not_eqinfo_models(tmp_path):
 
 
 def test_training_is_deterministic(tmp_path):
-    if not resources.default_data_path().exists():
-        pytest.skip("corpus not present")
+    corpus_or_skip()
     a = spm_method.train(tmp_path / "a.model", vocab_size=600, sample_bytes=150_000)
     b = spm_method.train(tmp_path / "b.model", vocab_size=600, sample_bytes=150_000)
     assert a.read_bytes() == b.read_bytes()
