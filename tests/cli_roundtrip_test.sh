@@ -70,12 +70,17 @@ failures=0
 checks=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 
+# Fields of the last encode's --stats-json object, space-separated.
+stat_fields() {
+  python3 -c 'import json, sys; s = json.load(open(sys.argv[1])); print(*(s[k] for k in sys.argv[2:]))' "$work/stats.json" "$@"
+}
+
 roundtrip() {  # file, then encode flags
   local file=$1; shift
   local model_flag=()
   for a in "$@"; do case $a in --model=*) model_flag=("$a");; esac; done
   checks=$((checks + 1))
-  if ! "$bin/eqinfo-encode" "$@" --stats "$file" "$work/t.tok" 2>"$work/stats"; then fail "encode $* $file"; cat "$work/stats" >&2; return; fi
+  if ! "$bin/eqinfo-encode" "$@" --stats-json "$work/stats.json" "$file" "$work/t.tok" 2>"$work/err"; then fail "encode $* $file"; cat "$work/err" >&2; return; fi
   if ! "$bin/eqinfo-decode" "${model_flag[@]}" "$work/t.tok" "$work/t.out" 2>"$work/err"; then fail "decode $* $file"; cat "$work/err" >&2; return; fi
   cmp -s "$file" "$work/t.out" || fail "round trip differs: $* $file"
   # Equal-Info: the token stream is exactly the windows' bits, zero-padded to a token.
@@ -83,11 +88,30 @@ roundtrip() {  # file, then encode flags
   b=$(printf '%s\n' "$@" | sed -n 's/^--window-bits=//p')
   n=$(printf '%s\n' "$@" | sed -n 's/^--token-bits=//p')
   if [ -n "$b" ]; then
-    windows=$(awk '/^windows/ {print $2}' "$work/stats")
-    tokens=$(awk '/^tokens out/ {print $3}' "$work/stats")
+    read -r windows tokens < <(stat_fields windows tokens)
     [ "$tokens" -eq $(( (windows * b + n - 1) / n )) ] || fail "token count $tokens != ceil($windows*$b/$n): $* $file"
     [ "$windows" -ge 1 ] || fail "no windows: $* $file"
   fi
+}
+
+# --threads over the documents of a JSON Lines corpus made of the texts: the
+# same token file and the same statistics as one thread.
+threads_match() {  # encode flags, as one word
+  if [ ! -f "$work/docs.jsonl" ]; then
+    python3 - "$work/docs.jsonl" "${files[@]}" <<'PY'
+import json, sys
+with open(sys.argv[1], "w") as out:
+    for path in sys.argv[2:]:
+        text = open(path, "rb").read().decode("utf-8", "replace")
+        for i in range(0, max(len(text), 1), 700):  # several documents per text, an empty one too
+            out.write(json.dumps({"text": text[i:i + 700]}) + "\n")
+PY
+  fi
+  checks=$((checks + 1))
+  # shellcheck disable=SC2086
+  "$bin/eqinfo-encode" --input-format jsonl $1 --threads 1 --stats-json "$work/s1.json" "$work/docs.jsonl" "$work/t1.tok" &&
+    "$bin/eqinfo-encode" --input-format jsonl $1 --threads 3 --stats-json "$work/s3.json" "$work/docs.jsonl" "$work/t3.tok" &&
+    cmp -s "$work/t1.tok" "$work/t3.tok" && cmp -s "$work/s1.json" "$work/s3.json" || fail "--threads 3 differs from --threads 1: $1"
 }
 
 if [ "$mode" = --m1 ]; then
@@ -101,6 +125,7 @@ if [ "$mode" = --m1 ]; then
     done
     roundtrip "$file" --method=ac --token-bits=16 --model=$m1
   done
+  threads_match "--method=equalinfo --window-bits=16 --model=$m1"  # lockstep groups on 3 threads
   echo "$((checks - failures)) passed, $failures failed"
   [ "$failures" -eq 0 ]
   exit
@@ -144,6 +169,10 @@ checks=$((checks + 1))
 "$bin/eqinfo-encode" "$work/english_2k.txt" "$work/d.tok" && "$bin/eqinfo-decode" "$work/d.tok" "$work/d.out" && cmp -s "$work/english_2k.txt" "$work/d.out" ||
   fail "default-model round trip"
 "$bin/eqinfo-decode" --model=static:$model "$work/d.tok" "$work/x" 2>/dev/null && fail "default-model tokens decoded with another model"
+
+for method in "--method=equalinfo --model=static:$model" "--method=gzip" "--method=bytes"; do
+  threads_match "$method"
+done
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
