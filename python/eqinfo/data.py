@@ -11,7 +11,12 @@ i+1, and a context reset (e.g. at an Equal-Info window) starts from an EOS input
 THE FIXED SPLIT (reused by every later experiment, do not change):
     the document on 0-based line index i of the file is VALIDATION iff i % 50 == 0, else TRAIN.
 That is 2% of the documents, spread evenly over the file (which is ordered by source), so the
-validation set covers every source.
+validation set covers every source. The same rule, per file, splits the Korean/Chinese file
+`multilingual_ko_zh.jsonl.gz` (MULTILINGUAL_FILE; ordered by source too, Korean then Chinese:
+22 Korean and 76 Chinese validation documents, docs/data.md). Its records carry a `lang`
+(ko, zh, zh-Hant, zh-classical); `langs=` selects by it, after the split (the indices i are
+those of the whole file, so a language's validation documents are the same whether selected or
+not).
 """
 from __future__ import annotations
 
@@ -29,6 +34,10 @@ from . import resources
 EOS = 256
 VAL_EVERY = 50  # document i is validation iff i % VAL_EVERY == 0
 DEFAULT_FILE = resources.DEFAULT_DATA_FILE
+MULTILINGUAL_FILE = resources.MULTILINGUAL_DATA_FILE
+# The multilingual file's languages, as M1 v2 evaluates them (lang field values).
+KOREAN = ("ko",)
+CHINESE = ("zh", "zh-Hant", "zh-classical")
 DEFAULT_CACHE_DIR = resources.default_cache_dir()
 default_data_path = resources.default_data_path  # EQINFO_DATA_DIR, else <repo>/../shared/data
 
@@ -37,8 +46,11 @@ def is_validation(doc_index: int) -> bool:
     return doc_index % VAL_EVERY == 0
 
 
-def iter_documents(path: str | Path | None = None, split: str = "all") -> Iterator[str]:
-    """Yield the `text` of each document in file order. split: "train", "val" or "all"."""
+def iter_documents(path: str | Path | None = None, split: str = "all",
+                   langs: tuple[str, ...] | None = None) -> Iterator[str]:
+    """Yield the `text` of each document in file order. split: "train", "val" or "all".
+    langs: only the documents whose `lang` is one of these (None: all; the split is still by the
+    line index in the whole file)."""
     if split not in ("train", "val", "all"):
         raise ValueError(f"split must be train/val/all, got {split!r}")
     path = Path(path) if path is not None else default_data_path()
@@ -49,7 +61,9 @@ def iter_documents(path: str | Path | None = None, split: str = "all") -> Iterat
                 # rather than silently change the split.
                 raise ValueError(f"{path}: empty line {i}")
             if split == "all" or (split == "val") == is_validation(i):
-                yield json.loads(line)["text"]
+                doc = json.loads(line)
+                if langs is None or doc["lang"] in langs:
+                    yield doc["text"]
 
 
 def encode_document(text: str) -> np.ndarray:
@@ -70,16 +84,17 @@ def _file_sha256(path: Path) -> str:
 
 
 def load_split(path: str | Path | None = None, split: str = "train",
-               cache_dir: str | Path | None = DEFAULT_CACHE_DIR, verbose: bool = True):
+               cache_dir: str | Path | None = DEFAULT_CACHE_DIR, verbose: bool = True,
+               langs: tuple[str, ...] | None = None):
     """Load a split as (symbols uint16 [S], doc_starts int64 [n_docs]).
 
     symbols is the concatenation of encode_document(text) over the split's documents;
     doc_starts[j] is the offset of document j's first byte. Cached as .npy under cache_dir keyed by
-    the file's sha256 prefix and the split (decompressing 72 MB of JSON takes ~10 s each run).
-    cache_dir=None disables the cache.
+    the file's sha256 prefix, the split and `langs` (decompressing 72 MB of JSON takes ~10 s each
+    run). cache_dir=None disables the cache. langs: as in iter_documents.
     """
     path = Path(path) if path is not None else default_data_path()
-    key = f"{_file_sha256(path)[:16]}_{split}"
+    key = f"{_file_sha256(path)[:16]}_{split}" + ("" if langs is None else "_" + "+".join(langs))
     if cache_dir is not None:
         cache_dir = Path(cache_dir)
         f_sym, f_off = cache_dir / f"{key}_symbols.npy", cache_dir / f"{key}_starts.npy"
@@ -87,10 +102,10 @@ def load_split(path: str | Path | None = None, split: str = "train",
             # Memory-mapped: training only reads random windows, no need to hold 141 MB.
             symbols, starts = np.load(f_sym, mmap_mode="r"), np.load(f_off)
             if verbose:
-                _report(path, split, symbols, starts)
+                _report(path, split, symbols, starts, langs)
             return symbols, starts
 
-    parts = [encode_document(t) for t in iter_documents(path, split)]
+    parts = [encode_document(t) for t in iter_documents(path, split, langs)]
     lengths = np.array([len(p) for p in parts], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     symbols = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint16)
@@ -101,13 +116,14 @@ def load_split(path: str | Path | None = None, split: str = "train",
             np.save(tmp, arr)
             os.replace(tmp, fn)
     if verbose:
-        _report(path, split, symbols, starts)
+        _report(path, split, symbols, starts, langs)
     return symbols, starts
 
 
-def _report(path, split, symbols, starts):
+def _report(path, split, symbols, starts, langs=None):
     n_docs = len(starts)
-    print(f"[data] {Path(path).name} split={split}: {n_docs} docs, "
+    which = "" if langs is None else f" langs={','.join(langs)}"
+    print(f"[data] {Path(path).name} split={split}{which}: {n_docs} docs, "
           f"{len(symbols) - n_docs} text bytes, {len(symbols)} symbols (incl. EOS)", flush=True)
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 DEFAULT_M1 = "models/m1-3m.safetensors"
 DEFAULT_STATIC = "models/static_en_train.json"
 DEFAULT_DATA_FILE = "en_real_mix.jsonl.gz"
+# Korean and Chinese (docs/data.md): M1 v2 trains on a mix of it with the English file.
+MULTILINGUAL_DATA_FILE = "multilingual_ko_zh.jsonl.gz"
 
 
 def _is_repo(path: Path) -> bool:
@@ -61,11 +63,12 @@ def repo_path(relative: str | Path) -> Path:
     return p
 
 
-def default_data_path() -> Path:
-    """The corpus: EQINFO_DATA_DIR/en_real_mix.jsonl.gz, else <repo>/../shared/data/..."""
+def default_data_path(name: str = DEFAULT_DATA_FILE) -> Path:
+    """A corpus file (default the English one): EQINFO_DATA_DIR/<name>, else
+    <repo>/../shared/data/<name>."""
     if os.environ.get("EQINFO_DATA_DIR"):
-        return Path(os.environ["EQINFO_DATA_DIR"]) / DEFAULT_DATA_FILE
-    return (repo_root() / ".." / "shared" / "data" / DEFAULT_DATA_FILE).resolve()
+        return Path(os.environ["EQINFO_DATA_DIR"]) / name
+    return (repo_root() / ".." / "shared" / "data" / name).resolve()
 
 
 def default_cache_dir() -> Path:

@@ -70,6 +70,15 @@ class M1TrainConfig(TrainConfig):
     reset_frac: float = option(0.5, "fraction of sequences with extra window-start resets")
     reset_min: int = option(4, "shortest segment between extra resets")
     reset_max: int = option(96, "longest segment between extra resets")
+    bos_start: bool = option(False, "reset every sequence at its first position, so every "
+                                    "context starts with EOS (AC's bounded span, format v2)")
+    mix_data: str | None = option(None, "second corpus .jsonl.gz with a `lang` field (default: "
+                                        "the shared multilingual_ko_zh file)")
+    mix_frac: float = option(0.0, "fraction of training sequences (= of symbols) drawn from "
+                                  "--mix-data's train split; > 0 also evaluates its Korean and "
+                                  "Chinese validation text")
+    mix_eval_bytes: int = option(100_000, "validation symbols evaluated per language of "
+                                          "--mix-data (at most the whole split)")
     warmup: int = TrainConfig.redefault("warmup", 300)
     ckpt_every: int = TrainConfig.redefault("ckpt_every", 250)
     log_every: int = TrainConfig.redefault("log_every", 50)
@@ -81,6 +90,9 @@ class M1TrainConfig(TrainConfig):
               "(eqinfo.m1.snapshot) at its step, with a fresh optimizer")
     init_ramp: int = option(50, "with --init-weights: scale the lr linearly from 1/N to 1 over "
                                 "the first N steps after the snapshot's step (fresh Adam moments)")
+    warm_start: str | None = option(
+        None, "only without <out>/ckpt.pt and --init-weights: a NEW run from this snapshot's "
+              "weights (another run's), at step 0 with this run's schedule and a fresh log")
 
 
 # Named training runs (`eqinfo-train-m1 --config NAME`): the recipe each model was trained with.
