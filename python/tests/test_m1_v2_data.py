@@ -13,6 +13,7 @@ from eqinfo import resources
 from eqinfo.data import CHINESE, EOS, KOREAN, MULTILINGUAL_FILE, iter_documents, load_split
 from eqinfo.m1 import snapshot
 from eqinfo.m1 import train as T
+from eqinfo.m1.config import RUNS
 from eqinfo.m1.data_mix import TrainMix, draw_sequences
 
 from test_m1_train import make_args, write_corpus
@@ -100,10 +101,16 @@ def test_mixed_run_logs_korean_and_chinese_validation(tmp_path):
     corpus, multi = tmp_path / "c.jsonl.gz", tmp_path / "m.jsonl.gz"
     write_corpus(corpus, n_docs=200)
     write_multilingual(multi)
-    T.train(make_args(tmp_path, corpus, tmp_path / "r", mix_data=multi, mix_frac=0.25,
-                      reset_min=2, reset_max=40).with_(bos_start=True))
-    rows = list(csv.DictReader(open(tmp_path / "r" / "log.csv", newline="")))
+    def args(out, **kw):
+        return make_args(tmp_path, corpus, out, mix_data=multi, mix_frac=0.25, reset_min=2,
+                         reset_max=40, steps=6, **kw).with_(bos_start=True)
+    T.train(args(tmp_path / "r", stop_at=4))
+    # a fresh machine: the run continues from its weights-only snapshot, columns and all
+    snapshot.write_snapshot(tmp_path / "r", tmp_path / "r.pt")
+    T.train(args(tmp_path / "r2", init_weights=tmp_path / "r.pt"))
+    rows = list(csv.DictReader(open(tmp_path / "r2" / "log.csv", newline="")))
     assert list(rows[0]) == T.LOG_FIELDS + T.MIX_LOG_FIELDS
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]
     for row in rows:
         evaluated = int(row["step"]) % 2 == 0                        # --eval-every 2
         for f in T.MIX_LOG_FIELDS:
@@ -125,3 +132,11 @@ def test_warm_start_is_a_new_run_from_another_runs_weights(tmp_path):
         assert torch.equal(ck["model"][k], v.float()), k
     assert open(tmp_path / "b" / "log.csv").read().strip() == ",".join(T.LOG_FIELDS)
 
+
+def test_m1_v2_run_is_the_documented_recipe():
+    c = RUNS["m1-v2"]
+    assert (c.preset, c.batch, c.seq_len, c.steps) == ("m1-3m", 32, 256, 10_000)
+    assert (c.mix_frac, c.bos_start, c.reset_frac, c.reset_min, c.reset_max) == \
+        (0.25, True, 0.5, 2, 40)
+    assert c.warm_start == "models/checkpoints/m1-3m-train.pt"
+    assert (resources.repo_root() / c.warm_start).exists()

@@ -106,4 +106,14 @@ RUNS: dict[str, M1TrainConfig] = {
     # evaluation at 5 symbols (docs/m1_training.md, "does window-start mixing help").
     "reset-ablation": M1TrainConfig(preset="m1-small", out="runs/reset-ablation/rf0.5", steps=1200,
                                     warmup=100, eval_every=400, ckpt_every=200, eval_window=5),
+    # M1 v2 (issue 12; docs/m1_training.md, "M1 v2"): m1-3m warm-started from the bundled
+    # model's weights, on English + 25 % Korean/Chinese by bytes, every context starting at EOS
+    # (full 256-position spans for AC's bounded attention, window-start segments of 2..40 bytes
+    # for Equal-Info b16..b128). 10,000 steps (82M tokens) = ~10 CPU-hours at the 2,400
+    # tokens/s (3.4 s/step) measured at 1 thread on the shared 2-core machine, plus 21 evals of
+    # ~90 s; a checkpoint every 200 steps = ~11 minutes.
+    "m1-v2": M1TrainConfig(preset="m1-3m", out="runs/m1-v2", steps=10000, warmup=300,
+                           reset_frac=0.5, reset_min=2, reset_max=40, bos_start=True,
+                           mix_frac=0.25, eval_every=500, ckpt_every=200, log_every=50,
+                           warm_start="models/checkpoints/m1-3m-train.pt"),
 }
