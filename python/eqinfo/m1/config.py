@@ -109,9 +109,9 @@ RUNS: dict[str, M1TrainConfig] = {
     # M1 v2 (issue 12; docs/m1_training.md, "M1 v2"): m1-3m warm-started from the bundled
     # model's weights, on English + 25 % Korean/Chinese by bytes, every context starting at EOS
     # (full 256-position spans for AC's bounded attention, window-start segments of 2..40 bytes
-    # for Equal-Info b16..b128). 10,000 steps (82M tokens) = ~10 CPU-hours at the 2,400
-    # tokens/s (3.4 s/step) measured at 1 thread on the shared 2-core machine, plus 21 evals of
-    # ~90 s; a checkpoint every 200 steps = ~11 minutes.
+    # for Equal-Info b16..b128). 10,000 steps (82M tokens) = ~10 hours at the 2,400 tokens/s
+    # (3.4 s/step) measured at 1 thread on the shared 2-core machine (~7.5 CPU-hours of the
+    # process's own time); a checkpoint every 200 steps = every 10-14 minutes there.
     "m1-v2": M1TrainConfig(preset="m1-3m", out="runs/m1-v2", steps=10000, warmup=300,
                            reset_frac=0.5, reset_min=2, reset_max=40, bos_start=True,
                            mix_frac=0.25, eval_every=500, ckpt_every=200, log_every=50,
