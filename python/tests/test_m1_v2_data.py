@@ -140,3 +140,19 @@ def test_m1_v2_run_is_the_documented_recipe():
         (0.25, True, 0.5, 2, 40)
     assert c.warm_start == "models/checkpoints/m1-3m-train.pt"
     assert (resources.repo_root() / c.warm_start).exists()
+
+
+@pytest.mark.parametrize("bos_start", [False, True])
+def test_full_evaluation_starts_every_chunk_at_eos_only_for_bos_start_runs(tmp_path, bos_start):
+    val = np.random.default_rng(3).integers(0, 256, 400).astype(np.uint16)
+    cfg = make_args(tmp_path, tmp_path / "unused", tmp_path / "r", eval_bytes=400).with_(
+        bos_start=bos_start)
+    torch.manual_seed(0)
+    model = T.M1(T.get_preset("tiny"))
+    task = T.M1Task(model, cfg, val, val, tmp_path, torch.device("cpu"), False, 0.0)
+    got = float(task.evaluate(0)["val_bpb_full"])
+    dev = torch.device("cpu")
+    eos_chunks = T.evaluate_bpb(model, val, 400, 32, 32, dev, cfg.eval_batch)
+    plain = T.evaluate_bpb(model, val, 400, 32, None, dev, cfg.eval_batch)
+    assert abs(eos_chunks - plain) > 1e-4    # the modes differ (by 8e-4 here), far above 1e-5
+    assert got == pytest.approx(eos_chunks if bos_start else plain, abs=1e-5)

@@ -27,7 +27,9 @@ M1 v2 (--mix-frac > 0): a fraction of the sequences comes from the Korean/Chines
 
 Evaluation: bits/byte on the first --eval-bytes symbols of the VALIDATION split, in two modes:
 "full" (contiguous chunks of seq_len, EOS resets only) and "window" (also a reset every 16
-symbols, a proxy for Equal-Info windows). bits/byte = total nats over all symbols (EOS included)
+symbols, a proxy for Equal-Info windows). With --bos-start every "full" chunk also starts at EOS
+(the contexts such a model is trained for, AC's bounded span; it never saw one without the EOS
+first). bits/byte = total nats over all symbols (EOS included)
 / ln 2 / number of text bytes (EOS excluded).
 
 Resuming: from <out>/ckpt.pt, exactly. Without one (a fresh machine), --init-weights SNAPSHOT
@@ -168,7 +170,8 @@ class M1Task:
     def evaluate(self, step: int) -> dict[str, str]:
         c = self.cfg
         kw = dict(device=self.device, batch=c.eval_batch, autocast=self.autocast)
-        full = evaluate_bpb(self.model, self.val_sym, c.eval_bytes, c.seq_len, None, **kw)
+        full_window = c.seq_len if c.bos_start else None   # module docstring
+        full = evaluate_bpb(self.model, self.val_sym, c.eval_bytes, c.seq_len, full_window, **kw)
         win = evaluate_bpb(self.model, self.val_sym, c.eval_bytes, c.seq_len, c.eval_window, **kw)
         if win < self.best_val:   # the English window context picks weights_best.pt
             self.best_val = win
@@ -176,7 +179,7 @@ class M1Task:
         row = {"val_bpb_full": f"{full:.5f}", "val_bpb_window": f"{win:.5f}"}
         for lang, sym in self.mix_val.items():
             n = min(c.mix_eval_bytes, len(sym))
-            for mode, window in (("full", None), ("window", c.eval_window)):
+            for mode, window in (("full", full_window), ("window", c.eval_window)):
                 bpb = evaluate_bpb(self.model, sym, n, c.seq_len, window, **kw)
                 row[f"val_bpb_{mode}_{lang}"] = f"{bpb:.5f}"
         return row
