@@ -20,8 +20,9 @@ def require_binding():
         pytest.skip(f"eqinfo extension not installed (pip install .): {e}", allow_module_level=True)
 
 
-def corpus_or_skip():
-    path = resources.default_data_path()
+def corpus_or_skip(name: str = resources.DEFAULT_DATA_FILE):
+    """The shared corpus file `name` (default the English one), or a skip naming its path."""
+    path = resources.default_data_path(name)
     if not path.exists():
         pytest.skip(f"corpus {path} not present", allow_module_level=True)
     return path

@@ -16,6 +16,7 @@ from eqinfo.m1 import train as T
 from eqinfo.m1.config import RUNS
 from eqinfo.m1.data_mix import TrainMix, draw_sequences
 
+from binding_support import corpus_or_skip
 from test_m1_train import make_args, write_corpus
 
 
@@ -48,9 +49,7 @@ def test_split_rule_is_per_file_and_language_selection_keeps_it(tmp_path):
 
 
 def test_shared_multilingual_split_has_both_languages_as_documented():
-    path = resources.default_data_path(MULTILINGUAL_FILE)
-    if not path.exists():
-        pytest.skip(f"the Korean/Chinese corpus is not at {path} (set EQINFO_DATA_DIR)")
+    path = corpus_or_skip(MULTILINGUAL_FILE)
     ko = list(iter_documents(path, "val", KOREAN))
     zh = list(iter_documents(path, "val", CHINESE))
     assert (len(ko), len(zh)) == (22, 76)              # docs/data.md
