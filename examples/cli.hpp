@@ -2,17 +2,20 @@
 // the tokenizer settings flags, and reading/writing files or stdin/stdout.
 #pragma once
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <new>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <eqinfo/file_io.hpp>
 #include <eqinfo/tokenizer_factory.hpp>
 
 namespace eqinfo::cli {
@@ -160,28 +163,36 @@ inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
   return base;
 }
 
+// The whole of `path` ("-": stdin), which may be any readable file (a pipe
+// or FIFO included: inputs, unlike models, are not required to be regular).
 inline std::string read_all(const std::string& path) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open '" + path + "'");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  const bool from_stdin = path == "-";
+  std::ifstream file;
+  if (!from_stdin) {
+    file.open(path, std::ios::binary);
+    if (!file) throw file_errno_error(path, "cannot open", errno);
+  }
+  std::istream& in = from_stdin ? std::cin : file;
+  const std::string name = from_stdin ? "stdin" : path;
+  try {
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw file_error(name, "cannot read");
+    return content;
+  } catch (const std::bad_alloc&) {
+    throw file_error(name, "does not fit in memory");
+  }
 }
 
-// Opens `path` for writing ("-" = stdout) and hands the stream to fn.
+// Writes OUTPUT through fn(std::ostream&): "-" is stdout (flushed and
+// checked), anything else is written atomically (eqinfo/file_io.hpp), so a
+// failed run leaves an earlier OUTPUT untouched.
 template <class F>
 void with_output(const std::string& path, F&& fn) {
-  if (path == "-") {
-    std::cout.flush();
-    fn(std::cout);
-    std::cout.flush();
-    if (!std::cout) throw std::runtime_error("error writing to stdout");
-    return;
-  }
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw std::runtime_error("cannot write '" + path + "'");
-  fn(out);
-  out.close();
-  if (!out) throw std::runtime_error("error writing '" + path + "'");
+  if (path != "-") return write_file_atomically(path, fn);
+  std::cout.flush();
+  fn(std::cout);
+  std::cout.flush();
+  if (!std::cout) throw file_error("stdout", "cannot write");
 }
 
 // Runs a tool's body, turning exceptions into messages and exit codes:
@@ -196,6 +207,9 @@ int run_tool(const char* name, const char* usage, F&& body) {
   } catch (const std::invalid_argument& e) {
     std::cerr << name << ": " << e.what() << "\n";
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << name << ": out of memory\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << name << ": " << e.what() << "\n";
     return 1;
