@@ -2,17 +2,21 @@
 // the tokenizer settings flags, and reading/writing files or stdin/stdout.
 #pragma once
 
+#include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <new>
 #include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include <eqinfo/file_io.hpp>
 #include <eqinfo/tokenizer_factory.hpp>
 
 namespace eqinfo::cli {
@@ -59,19 +63,22 @@ class Arguments {
     auto it = flags_.find(flag);
     return it == flags_.end() ? fallback : it->second;
   }
-  [[nodiscard]] unsigned get_unsigned(const std::string& flag, unsigned fallback) const {
+  // The flag's value as an integer in [min, max] (`fallback` when absent).
+  // Only decimal digits are accepted: no sign, space, '+' or hex, and a value
+  // outside the range is refused, never wrapped (std::stoul would take "-1"
+  // as 2^64 - 1 and a cast would then cut 2^32 + 8 to 8).
+  [[nodiscard]] unsigned get_unsigned(const std::string& flag, unsigned fallback, unsigned min, unsigned max) const {
     if (!has(flag)) return fallback;
     const std::string v = get(flag, "");
-    std::size_t used = 0;
-    unsigned long x = 0;
-    try {
-      x = std::stoul(v, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != v.size() || v.empty()) throw UsageError(flag + " expects a non-negative integer, got '" + v + "'");
-    return static_cast<unsigned>(x);
+    unsigned x = 0;
+    const auto [end, error] = std::from_chars(v.data(), v.data() + v.size(), x);
+    const bool digits_only = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+    if (!digits_only || error != std::errc() || end != v.data() + v.size() || x < min || x > max)
+      throw UsageError(flag + " expects an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "], got '" + v + "'");
+    return x;
   }
+  [[nodiscard]] unsigned get_threads(unsigned fallback) const { return get_unsigned("--threads", fallback, 1, kMaxThreads); }
+  static constexpr unsigned kMaxThreads = 256;
   [[nodiscard]] const std::vector<std::string>& positional() const { return positional_; }
 
  private:
@@ -144,44 +151,53 @@ inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
     base.method = *m;
   }
   if (base.method == Method::kEqualInfo && !args.has("--model")) base.model = default_equalinfo_model();
-  base.window_bits = args.get_unsigned("--window-bits", base.window_bits);
-  base.token_bits = args.get_unsigned("--token-bits", base.token_bits);
+  // The ranges of the flags' help; make_tokenizer then names the values it
+  // supports within them.
+  base.window_bits = args.get_unsigned("--window-bits", base.window_bits, 1, 128);
+  base.token_bits = args.get_unsigned("--token-bits", base.token_bits, 1, 16);
   base.model = args.get("--model", base.model);
-  if (args.has("--frequency-bits")) base.frequency_bits = args.get_unsigned("--frequency-bits", 0);
+  if (args.has("--frequency-bits")) base.frequency_bits = args.get_unsigned("--frequency-bits", 0, 1, 16);
   if (args.has("--kernel")) {
     const auto k = m1::parse_kernel_kind(args.get("--kernel", ""));
     if (!k) throw UsageError("--kernel must be simd or scalar");
     base.kernel = *k;
   }
-  base.threads = args.get_unsigned("--threads", static_cast<unsigned>(base.threads));
-  if (base.threads == 0 || base.threads > 256) throw UsageError("--threads must be in [1, 256]");
+  base.threads = args.get_threads(static_cast<unsigned>(base.threads));
   if (!uses_model(base.method) && args.has("--model"))
     throw UsageError("--model is not used by --method " + std::string(method_name(base.method)));
   return base;
 }
 
+// The whole of `path` ("-": stdin), which may be any readable file (a pipe
+// or FIFO included: inputs, unlike models, are not required to be regular).
 inline std::string read_all(const std::string& path) {
-  if (path == "-") return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open '" + path + "'");
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  const bool from_stdin = path == "-";
+  std::ifstream file;
+  if (!from_stdin) {
+    file.open(path, std::ios::binary);
+    if (!file) throw file_errno_error(path, "cannot open", errno);
+  }
+  std::istream& in = from_stdin ? std::cin : file;
+  const std::string name = from_stdin ? "stdin" : path;
+  try {
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw file_error(name, "cannot read");
+    return content;
+  } catch (const std::bad_alloc&) {
+    throw file_error(name, "does not fit in memory");
+  }
 }
 
-// Opens `path` for writing ("-" = stdout) and hands the stream to fn.
+// Writes OUTPUT through fn(std::ostream&): "-" is stdout (flushed and
+// checked), anything else is written atomically (eqinfo/file_io.hpp), so a
+// failed run leaves an earlier OUTPUT untouched.
 template <class F>
 void with_output(const std::string& path, F&& fn) {
-  if (path == "-") {
-    std::cout.flush();
-    fn(std::cout);
-    std::cout.flush();
-    if (!std::cout) throw std::runtime_error("error writing to stdout");
-    return;
-  }
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw std::runtime_error("cannot write '" + path + "'");
-  fn(out);
-  out.close();
-  if (!out) throw std::runtime_error("error writing '" + path + "'");
+  if (path != "-") return write_file_atomically(path, fn);
+  std::cout.flush();
+  fn(std::cout);
+  std::cout.flush();
+  if (!std::cout) throw file_error("stdout", "cannot write");
 }
 
 // Runs a tool's body, turning exceptions into messages and exit codes:
@@ -196,6 +212,9 @@ int run_tool(const char* name, const char* usage, F&& body) {
   } catch (const std::invalid_argument& e) {
     std::cerr << name << ": " << e.what() << "\n";
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::cerr << name << ": out of memory\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << name << ": " << e.what() << "\n";
     return 1;

@@ -34,12 +34,18 @@ int main(int argc, char** argv) {
 
     std::vector<Token> tokens;
     TokenFileHeader file;
+    const std::string input_name = input == "-" ? "stdin" : input;
     {
       std::istringstream in(cli::read_all(input));
-      file = read_token_file(in, tokens);
+      try {
+        file = read_token_file(in, tokens);
+      } catch (const std::runtime_error& e) {
+        throw file_error(input_name, e.what());
+      }
     }
     const auto method = static_cast<Method>(file.method);
-    if (method_name(method) == "unknown") throw std::invalid_argument("token file names unknown method " + std::to_string(file.method));
+    if (method_name(method) == "unknown")
+      throw std::invalid_argument(input_name + ": token file names unknown method " + std::to_string(file.method));
     TokenizerSpec base;
     base.method = method;
     base.token_bits = file.token_bits;

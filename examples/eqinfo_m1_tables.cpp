@@ -30,13 +30,11 @@ int main(int argc, char** argv) {
     const std::string kernel = args.get("--kernel", "simd");
     if (kernel != "simd" && kernel != "scalar") throw cli::UsageError("--kernel must be simd or scalar");
     const TransformerModel<16> model(args.get("--model", ""), kernel == "simd" ? m1::KernelKind::kSimd : m1::KernelKind::kScalar,
-                                     args.get_unsigned("--threads", 1));
+                                     args.get_threads(1));
     for (const auto& hex : args.positional()) {
-      if (hex.size() % 2 || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
-        throw cli::UsageError("input '" + hex + "' is not hex");
-      std::vector<std::uint8_t> bytes;
-      for (std::size_t i = 0; i < hex.size(); i += 2) bytes.push_back(static_cast<std::uint8_t>(std::stoul(hex.substr(i, 2), nullptr, 16)));
-      std::printf("%016llx\n", static_cast<unsigned long long>(model.context_tables_hash(bytes)));
+      const auto bytes = m1::parse_hex_bytes(hex);
+      if (!bytes) throw cli::UsageError("input '" + hex + "' is not hex");
+      std::printf("%016llx\n", static_cast<unsigned long long>(model.context_tables_hash(*bytes)));
     }
     return 0;
   });

@@ -28,20 +28,35 @@ std::vector<std::string> read_documents(const std::string& path, CorpusFormat fo
   return docs;
 }
 
-// `bytes` gzip-compressed by zlib (as `gzip` would write them).
-std::string gzip(const std::string& bytes) {
+// One gzip member (as `gzip` would write it) holding `parts` in order, with
+// a full flush after each: the compressed bytes up to (*cuts)[i] inflate to
+// exactly parts[0..i], so a file cut there ends at a part (line) boundary.
+std::string gzip_parts(const std::vector<std::string>& parts, std::vector<std::size_t>* cuts = nullptr) {
   z_stream z{};
   REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&z, bytes.size()) + 32, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(bytes.data()));
-  z.avail_in = static_cast<uInt>(bytes.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-  out.resize(z.total_out);
+  std::string out;
+  const auto deflate_part = [&](const std::string& part, int flush) {
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(part.data()));
+    z.avail_in = static_cast<uInt>(part.size());
+    int status = Z_OK;
+    do {
+      char buffer[1 << 16];
+      z.next_out = reinterpret_cast<Bytef*>(buffer);
+      z.avail_out = sizeof buffer;
+      status = deflate(&z, flush);
+      out.append(buffer, sizeof buffer - z.avail_out);
+    } while (z.avail_out == 0 || (flush == Z_FINISH && status != Z_STREAM_END));
+  };
+  for (const auto& part : parts) {
+    deflate_part(part, Z_FULL_FLUSH);
+    if (cuts) cuts->push_back(out.size());
+  }
+  deflate_part("", Z_FINISH);
   deflateEnd(&z);
   return out;
 }
+
+std::string gzip(const std::string& bytes) { return gzip_parts({bytes}); }
 
 std::string jsonl(const std::vector<std::string>& docs) {
   std::string s;
@@ -154,7 +169,7 @@ TEST_CASE("A JSON Lines line that is not an object with a string \"text\" is ref
 
 TEST_CASE("Missing and damaged corpus files are refused, naming the file", "[corpus_reader]") {
   const std::string missing = std::filesystem::temp_directory_path() / "eqinfo_corpus_reader_test_no_such_file.jsonl";
-  CHECK_THROWS_WITH(read_documents(missing), "cannot open '" + missing + "'");
+  CHECK_THROWS_WITH(read_documents(missing), missing + ": cannot open: No such file or directory");
   // Byte 10 opens the first deflate block: 0x07 is BFINAL with the reserved
   // block type 3, which zlib rejects ("invalid block type") at once.
   std::string damaged = gzip(jsonl({"some text", "more text"}));
@@ -163,6 +178,45 @@ TEST_CASE("Missing and damaged corpus files are refused, naming the file", "[cor
     TempFile f(suffix);
     f.write(damaged);
     INFO(suffix);
-    CHECK_THROWS_WITH(read_documents(f.path()), "error reading '" + f.path() + "' (damaged gzip data?)");
+    CHECK_THROWS_WITH(read_documents(f.path()), f.path() + ": damaged gzip data (zlib: invalid block type)");
+  }
+}
+
+TEST_CASE("A gzip corpus of several members is read through every member", "[corpus_reader]") {
+  TempFile f(".jsonl.gz");
+  f.write(gzip(jsonl({"first"})) + gzip(jsonl({"second", "third"})) + gzip(""));
+  CHECK(read_documents(f.path()) == std::vector<std::string>{"first", "second", "third"});
+}
+
+TEST_CASE("A truncated gzip corpus, or one with a wrong CRC, length or trailing bytes, is refused in both formats", "[corpus_reader]") {
+  // gzread returned a short read for these, i.e. a shorter corpus and exit 0.
+  const std::vector<std::string> lines{jsonl({"first"}), jsonl({"second"}), jsonl({"third"})};
+  std::vector<std::size_t> cuts;
+  const std::string good = gzip_parts(lines, &cuts);
+  const auto refused = [&](const std::string& bytes, const std::string& why) {
+    for (const char* suffix : {".jsonl.gz", ".txt.gz"}) {
+      TempFile f(suffix);
+      f.write(bytes);
+      INFO(suffix);
+      CHECK_THROWS_WITH(read_documents(f.path()), f.path() + ": " + why);
+    }
+  };
+  const std::string truncated = "truncated gzip data: the file ends before the stream's end marker and CRC (an incomplete copy?)";
+  SECTION("cut at a line boundary (read as the first two documents before)") { refused(good.substr(0, cuts[1]), truncated); }
+  SECTION("missing its 8-byte trailer") { refused(good.substr(0, good.size() - 8), truncated); }
+  SECTION("missing the last trailer byte") { refused(good.substr(0, good.size() - 1), truncated); }
+  SECTION("a second member cut short") { refused(good + good.substr(0, cuts[0]), truncated); }
+  SECTION("a wrong CRC-32") {
+    std::string bad = good;
+    bad[bad.size() - 8] ^= 0x01;
+    refused(bad, "damaged gzip data (zlib: incorrect data check)");
+  }
+  SECTION("a wrong length") {
+    std::string bad = good;
+    bad[bad.size() - 4] ^= 0x01;
+    refused(bad, "damaged gzip data (zlib: incorrect length check)");
+  }
+  SECTION("bytes after the last member that are no member") {
+    refused(good + "trailing", "damaged gzip data: the bytes after gzip member 1 are not a gzip member (zlib: incorrect header check)");
   }
 }

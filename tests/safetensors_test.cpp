@@ -7,6 +7,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -203,7 +205,13 @@ TEST_CASE("Structural defects are refused with the file's name and what is wrong
     CHECK(open_error(c.bytes) == c.error);
   }
   const std::string missing = std::filesystem::temp_directory_path() / "eqinfo_safetensors_test_no_such_file.safetensors";
-  CHECK_THROWS_WITH(SafetensorsFile(missing), "cannot open model '" + missing + "': No such file or directory");
+  CHECK_THROWS_WITH(SafetensorsFile(missing), "model '" + missing + "': cannot open: No such file or directory");
+  // Only a regular file: a FIFO's open waited forever for a writer, and
+  // /dev/zero (size 0 to fstat) was called "truncated".
+  eqinfo_test::TempFile fifo(".safetensors");
+  REQUIRE(::mkfifo(fifo.path().c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(SafetensorsFile(fifo.path()), "model '" + fifo.path() + "': is a FIFO, not a regular file");
+  CHECK_THROWS_WITH(SafetensorsFile("/dev/zero"), "model '/dev/zero': is a character device, not a regular file");
 }
 
 TEST_CASE("Edge cases that are valid: no tensors, only metadata, adjacent and zero-size tensors", "[safetensors]") {

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <string>
 
+#include <sys/stat.h>
+
 #include "eqinfo/uniform_model.hpp"
 #include "test_support.hpp"
 
@@ -213,6 +215,18 @@ TEST_CASE("Static model loading rejects damaged or foreign files", "[static_mode
     j["self_test"]["frequency_bits"] = "14";
     check_load_fails(j.dump(), "self_test");
   }
+}
+
+TEST_CASE("A static model path that is a FIFO or a device is refused at once", "[static_model]") {
+  TempFile fifo(".fifo");
+  REQUIRE(::mkfifo(fifo.path().c_str(), 0600) == 0);
+  // ifstream's open would wait for a writer forever; /dev/zero was read until std::bad_alloc.
+  CHECK_THROWS_WITH(file::load(fifo.path()), "static model '" + fifo.path() + "': is a FIFO, not a regular file");
+  CHECK_THROWS_WITH(file::load("/dev/zero"), "static model '/dev/zero': is a character device, not a regular file");
+}
+
+TEST_CASE("save reports a full disk (the stream was checked before its flush)", "[static_model]") {
+  CHECK_THROWS_WITH(file::save(sample_counts(), "/dev/full"), "/dev/full: cannot write: No space left on device");
 }
 
 TEST_CASE("save reports an unwritable path", "[static_model]") {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include <unistd.h>
 
@@ -352,5 +353,22 @@ class WrongPeakModel {
 
 static_assert(eqinfo::Model<PeakedHashModel<14>>);
 static_assert(eqinfo::Model<WrongPeakModel<14>>);
+
+// `safetensors` (the bytes of an M1 file) with its "eqinfo" metadata passed
+// through edit(nlohmann::json&): the header is rewritten, the tensor data
+// (addressed relative to the header's end) kept as it is.
+template <class F>
+std::string with_eqinfo_metadata(const std::string& safetensors, F&& edit) {
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(safetensors[static_cast<std::size_t>(i)]);
+  auto header = nlohmann::json::parse(safetensors.substr(8, n));
+  auto metadata = nlohmann::json::parse(header["__metadata__"]["eqinfo"].get<std::string>());
+  edit(metadata);
+  header["__metadata__"]["eqinfo"] = metadata.dump();
+  const std::string text = header.dump();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>(text.size() >> (8 * i));
+  return out + text + safetensors.substr(8 + n);
+}
 
 }  // namespace eqinfo_test

@@ -106,6 +106,14 @@ TEST_CASE("Reading rejects files that are not token files", "[token_file]") {
     put_le(bad, 4, 0, 2);
     check_read_fails(bad, "version 0");
   }
+  SECTION("a reserved header byte is not zero") {
+    for (std::size_t at = 11; at < 16; ++at) {
+      std::string bad = good;
+      bad[at] = '\x01';
+      INFO("byte " << at);
+      check_read_fails(bad, "reserved header bytes are not zero (byte " + std::to_string(at) + ")");
+    }
+  }
   SECTION("body length does not match the token count") {
     check_read_fails(good + std::string(2, '\0'), "damaged");   // one token too many
     check_read_fails(good.substr(0, good.size() - 2), "damaged");  // one too few

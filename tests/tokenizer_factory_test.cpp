@@ -357,6 +357,15 @@ TEST_CASE("The model registry: each loader takes its prefix, an M1 file fixes P,
   CHECK_FALSE(eqinfo::model_frequency_bits("uniform").has_value());
   CHECK_FALSE(eqinfo::model_frequency_bits("static:/nonexistent.json").has_value());  // takes any P; read at load
   CHECK_THROWS_WITH(eqinfo::model_frequency_bits("gpt:weights"), Catch::Contains("unknown model 'gpt:weights'"));
+  // The P an M1 file fixes is read strictly: 2^32 + 16 is refused, not cut to 16.
+  {
+    std::ifstream in(m1.substr(3), std::ios::binary);
+    const std::string good((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    eqinfo_test::TempFile wrapped(".safetensors");
+    wrapped.write(eqinfo_test::with_eqinfo_metadata(good, [](auto& m) { m["frequency_bits"] = (std::uint64_t{1} << 32) + 16; }));
+    CHECK_THROWS_WITH(eqinfo::model_frequency_bits("m1:" + wrapped.path()),
+                      "model '" + wrapped.path() + "': metadata 'frequency_bits' must be an integer in [0, 16], not 4294967312");
+  }
   // P unset: the M1 file's own; set and different: refused with the file's P.
   CHECK(make_tokenizer({.method = Method::kEqualInfo, .model = m1})->header().frequency_bits == 16);
   CHECK(make_tokenizer({.method = Method::kEqualInfo, .model = "uniform"})->header().frequency_bits == eqinfo::kDefaultFrequencyBits);

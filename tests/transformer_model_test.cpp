@@ -308,6 +308,34 @@ TEST_CASE("Equal-Info with M1 round-trips English, Korean, Chinese and binary fo
   REQUIRE(eqinfo::EqualInfoTokenizer<Model, 16, 16>(model(), /*decode_batch=*/1).decode(t16).documents == docs);
 }
 
+TEST_CASE("M1 metadata numbers are read strictly: out of range is refused, never wrapped", "[m1]") {
+  const std::string good = read_file(kModelPath);
+  const auto refused = [&](const char* name, auto edit) {
+    const std::string path = write_temp(name, eqinfo_test::with_eqinfo_metadata(good, edit));
+    const std::string error = load_error(path), prefix = "model '" + path + "': ";
+    REQUIRE(error.starts_with(prefix));
+    return error.substr(prefix.size());
+  };
+  const std::uint64_t wraps_to_16 = (std::uint64_t{1} << 32) + 16;  // get<unsigned> read it as 16
+  CHECK(refused("m1_p_wraps.safetensors", [&](auto& m) { m["frequency_bits"] = wraps_to_16; }) ==
+        "metadata 'frequency_bits' must be an integer in [0, 16], not 4294967312");
+  CHECK(refused("m1_self_test_p_wraps.safetensors", [&](auto& m) { m["self_test"]["frequency_bits"] = wraps_to_16; }) ==
+        "self_test 'frequency_bits' must be an integer in [0, 16], not 4294967312");
+  CHECK(refused("m1_p_float.safetensors", [&](auto& m) { m["frequency_bits"] = 16.0; }) ==
+        "metadata 'frequency_bits' must be an integer in [0, 16], not 16.0");
+  CHECK(refused("m1_d_negative.safetensors", [&](auto& m) { m["architecture"]["d_model"] = -1; }) ==
+        "architecture 'd_model' must be an integer in [0, 4294967296], not -1");
+  CHECK(refused("m1_no_heads.safetensors", [&](auto& m) { m["architecture"].erase("n_heads"); }) == "architecture lacks 'n_heads'");
+  // Self-test inputs are strict hex (std::stoul took "+f" and threw a bare "stoul" for "zz").
+  for (const char* hex : {"+f", " f", "zz", "0x"})
+    CHECK(refused("m1_self_test_hex.safetensors", [&](auto& m) { m["self_test"]["inputs"][0] = hex; }) ==
+          "self_test input 0 is not hex");
+  // A field of another JSON type: a message naming the file, not nlohmann's type_error.
+  CHECK(refused("m1_format_number.safetensors", [&](auto& m) { m["format"] = 5; }) == "format is not 'eqinfo-m1'");
+  CHECK(refused("m1_self_test_p_string.safetensors", [&](auto& m) { m["self_test"]["frequency_bits"] = "16"; }) ==
+        "self_test 'frequency_bits' must be an integer in [0, 16], not \"16\"");
+}
+
 TEST_CASE("M1 loader refuses damaged and foreign files, saying why", "[m1]") {
   const std::string good = read_file(kModelPath);
   REQUIRE(good.size() > 100000);

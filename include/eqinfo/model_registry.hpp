@@ -18,8 +18,6 @@
 #include <string_view>
 #include <tuple>
 
-#include <nlohmann/json.hpp>
-
 #include "eqinfo/m1/dot_kernels.hpp"
 #include "eqinfo/safetensors.hpp"
 #include "eqinfo/static_model.hpp"
@@ -63,12 +61,7 @@ struct M1ModelLoader {
   // The precision the file's tables were exported at; reads only its metadata.
   static std::optional<unsigned> fixed_frequency_bits(std::string_view spec) {
     const SafetensorsFile file{std::string(spec.substr(kPrefix.size()))};
-    const auto it = file.metadata().find("eqinfo");
-    if (it == file.metadata().end()) throw file.error("no 'eqinfo' metadata: not an eqinfo M1 export");
-    const auto meta = nlohmann::json::parse(it->second, nullptr, false);
-    if (meta.is_discarded() || !meta.contains("frequency_bits") || !meta["frequency_bits"].is_number_unsigned())
-      throw file.error("metadata lacks 'frequency_bits'");
-    return meta["frequency_bits"].get<unsigned>();
+    return m1::frequency_bits_field(file, m1::eqinfo_metadata(file));
   }
   template <unsigned P>
   static TransformerModel<P> load(std::string_view spec, const ModelOptions& options) {

@@ -27,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+#include "eqinfo/file_io.hpp"
+
 namespace eqinfo {
 
 enum class TensorDType { kI8, kU8, kI16, kI32, kI64, kF32 };
@@ -64,23 +66,16 @@ class SafetensorsFile {
  public:
   explicit SafetensorsFile(const std::string& path) : path_(path) {
     static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
-    const int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) throw std::runtime_error("cannot open model '" + path + "': " + std::strerror(errno));
+    // A regular file only: a FIFO would block the open, /dev/zero has no end.
+    const FileDescriptor fd = open_regular_file(path, "model '" + path + "'");
     struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      ::close(fd);
-      throw error("cannot stat");
-    }
+    if (::fstat(fd.get(), &st) != 0) throw error("cannot stat");
     size_ = static_cast<std::size_t>(st.st_size);
     if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-      if (p == MAP_FAILED) {
-        ::close(fd);
-        throw error("cannot map");
-      }
+      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+      if (p == MAP_FAILED) throw error("cannot map");
       data_ = static_cast<const std::uint8_t*>(p);
     }
-    ::close(fd);
     try {
       parse();
     } catch (...) {

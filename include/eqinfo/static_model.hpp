@@ -13,8 +13,6 @@
 #include <array>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <sstream>
@@ -22,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "eqinfo/file_io.hpp"
 #include "eqinfo/fingerprint.hpp"
 #include "eqinfo/frequency_table.hpp"
 #include "eqinfo/model.hpp"
@@ -62,16 +61,11 @@ inline void save(const SymbolCounts& counts, const std::string& path) {
   j["counts"] = counts;
   j["self_test"] = {{"frequency_bits", kSelfTestBits},
                     {"table_fnv1a64", hex64(table_fingerprint(FrequencyTable<kSelfTestBits>::from_counts(counts)))}};
-  std::ofstream out(path, std::ios::binary);
-  if (!out) throw std::runtime_error("cannot write static model '" + path + "'");
-  out << j.dump() << '\n';
-  if (!out) throw std::runtime_error("error writing static model '" + path + "'");
+  write_file_atomically(path, [&](std::ostream& out) { out << j.dump() << '\n'; });
 }
 
 inline SymbolCounts load(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open static model '" + path + "'");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string text = read_regular_file(path, "static model '" + path + "'");
   const auto fail = [&](const std::string& why) { return std::runtime_error("static model '" + path + "': " + why); };
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) throw fail("not a JSON object");

@@ -20,6 +20,7 @@ struct TokenFileHeader {
   static constexpr std::array<char, 4> kMagic{'E', 'Q', 'T', 'K'};
   static constexpr std::uint16_t kVersion = 1;
   static constexpr std::size_t kSize = 32;
+  static constexpr std::size_t kReservedBegin = 11, kReservedEnd = 16;  // bytes [11, 16), zero
 
   std::uint8_t method = 0;           // tokenizer_factory.hpp: Method
   std::uint8_t token_bits = 0;       // N
@@ -61,8 +62,8 @@ inline void write_token_file(std::ostream& out, TokenFileHeader header, const st
 }
 
 // Reads a whole token file; throws std::runtime_error saying what is wrong
-// with a file that is not one (bad magic, other version, truncated, trailing
-// bytes).
+// with a file that is not one (bad magic, other version, reserved bytes not
+// zero, truncated, trailing bytes).
 inline TokenFileHeader read_token_file(std::istream& in, std::vector<Token>& tokens) {
   unsigned char h[TokenFileHeader::kSize];
   in.read(reinterpret_cast<char*>(h), sizeof h);
@@ -71,6 +72,10 @@ inline TokenFileHeader read_token_file(std::istream& in, std::vector<Token>& tok
   const auto version = detail::get_le(h + 4, 2);
   if (version != TokenFileHeader::kVersion)
     throw std::runtime_error("token file version " + std::to_string(version) + " is not supported (expected 1)");
+  // Bytes 11..15 are reserved for later versions: a writer of this version
+  // leaves them zero, so anything else is damage or a newer file.
+  for (std::size_t i = TokenFileHeader::kReservedBegin; i < TokenFileHeader::kReservedEnd; ++i)
+    if (h[i] != 0) throw std::runtime_error("token file is damaged: reserved header bytes are not zero (byte " + std::to_string(i) + ")");
   TokenFileHeader header;
   header.method = h[6];
   header.token_bits = h[7];

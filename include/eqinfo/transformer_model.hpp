@@ -24,9 +24,11 @@
 #include <cstdio>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "eqinfo/fingerprint.hpp"
@@ -69,6 +71,26 @@ struct KernelLayer {
     return w;
   }
 };
+
+// The bytes written as `hex` (two lowercase or uppercase hex digits each),
+// or nothing if it is anything else: std::stoul would take " f", "+f" or
+// "0x" pieces and throw a bare "stoul" for others.
+inline std::optional<std::vector<std::uint8_t>> parse_hex_bytes(std::string_view hex) {
+  const auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2) return std::nullopt;
+  std::vector<std::uint8_t> bytes;
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    bytes.push_back(static_cast<std::uint8_t>(hi * 16 + lo));
+  }
+  return bytes;
+}
 
 }  // namespace m1
 
@@ -191,15 +213,15 @@ class TransformerModel {
     if (!st.is_object() || !st.contains("inputs") || !st.contains("table_hashes") || !st["inputs"].is_array() ||
         !st["table_hashes"].is_array() || st["inputs"].size() != st["table_hashes"].size() || st["inputs"].empty())
       throw impl_->file.error("metadata lacks a usable self_test");
-    if (st.value("frequency_bits", 0u) != FrequencyBits) throw impl_->file.error("self_test is for another precision");
+    if (m1::unsigned_field(impl_->file, st, "frequency_bits", "self_test", 16) != FrequencyBits)
+      throw impl_->file.error("self_test is for another precision");
     for (std::size_t i = 0; i < st["inputs"].size(); ++i) {
       const nlohmann::json& hex = st["inputs"][i];
       const nlohmann::json& want = st["table_hashes"][i];
       if (!hex.is_string() || !want.is_string()) throw impl_->file.error("malformed self_test entry");
-      std::vector<std::uint8_t> input;
-      const std::string& hs = hex.get_ref<const std::string&>();
-      if (hs.size() % 2) throw impl_->file.error("malformed self_test input");
-      for (std::size_t j = 0; j < hs.size(); j += 2) input.push_back(static_cast<std::uint8_t>(std::stoul(hs.substr(j, 2), nullptr, 16)));
+      const auto parsed = m1::parse_hex_bytes(hex.get_ref<const std::string&>());
+      if (!parsed) throw impl_->file.error("self_test input " + std::to_string(i) + " is not hex");
+      const std::vector<std::uint8_t>& input = *parsed;
       char got[17];
       std::snprintf(got, sizeof got, "%016llx", static_cast<unsigned long long>(context_tables_hash(input)));
       if (want.get<std::string>() != got)

@@ -24,6 +24,7 @@ import gzip
 import hashlib
 import json
 import os
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -46,24 +47,48 @@ def is_validation(doc_index: int) -> bool:
     return doc_index % VAL_EVERY == 0
 
 
-def iter_documents(path: str | Path | None = None, split: str = "all",
-                   langs: tuple[str, ...] | None = None) -> Iterator[str]:
-    """Yield the `text` of each document in file order. split: "train", "val" or "all".
-    langs: only the documents whose `lang` is one of these (None: all; the split is still by the
-    line index in the whole file)."""
+def iter_records(path: str | Path | None = None, split: str = "all") -> Iterator[dict]:
+    """Yield each document's JSON object (with a string `text`) in file order. split: "train",
+    "val" or "all".
+
+    The whole file is checked as it is read: a line that is not such an object, or a gzip file that
+    is truncated (EOFError: no end-of-stream marker) or damaged (bad CRC, length or data), raises
+    ValueError naming the file, so a damaged corpus is never read as a shorter one.
+    """
     if split not in ("train", "val", "all"):
         raise ValueError(f"split must be train/val/all, got {split!r}")
     path = Path(path) if path is not None else default_data_path()
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for i, line in enumerate(f):
-            if not line.strip():
-                # An empty line would still shift the indices of every later document; refuse
-                # rather than silently change the split.
-                raise ValueError(f"{path}: empty line {i}")
-            if split == "all" or (split == "val") == is_validation(i):
-                doc = json.loads(line)
-                if langs is None or doc["lang"] in langs:
-                    yield doc["text"]
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for i, line in enumerate(f):
+                if not line.strip():
+                    # An empty line would still shift the indices of every later document;
+                    # refuse rather than silently change the split.
+                    raise ValueError(f"{path}:{i + 1}: empty line")
+                if split == "all" or (split == "val") == is_validation(i):
+                    yield _record(path, i, line)
+    except (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: truncated or damaged corpus file ({type(e).__name__}: {e})") from e
+
+
+def _record(path: Path, index: int, line: str) -> dict:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError:
+        record = None
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise ValueError(f'{path}:{index + 1}: not a JSON object with a string field "text"')
+    return record
+
+
+def iter_documents(path: str | Path | None = None, split: str = "all",
+                   langs: tuple[str, ...] | None = None) -> Iterator[str]:
+    """Yield the `text` of each document in file order (iter_records). split: "train", "val" or
+    "all". langs: only the documents whose `lang` is one of these (None: all; the split is still
+    by the line index in the whole file)."""
+    for record in iter_records(path, split):
+        if langs is None or record.get("lang") in langs:
+            yield record["text"]
 
 
 def encode_document(text: str) -> np.ndarray:

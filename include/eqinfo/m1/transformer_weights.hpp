@@ -37,6 +37,34 @@ struct TransformerLayer {
   std::span<const std::int32_t> rel_bias;  // [num_buckets][H]
 };
 
+// The "eqinfo" metadata of an M1 file as a JSON object.
+inline nlohmann::json eqinfo_metadata(const SafetensorsFile& file) {
+  const auto it = file.metadata().find("eqinfo");
+  if (it == file.metadata().end()) throw file.error("no 'eqinfo' metadata: not an eqinfo M1 export");
+  auto metadata = nlohmann::json::parse(it->second, nullptr, false);
+  if (metadata.is_discarded() || !metadata.is_object()) throw file.error("'eqinfo' metadata is not a JSON object");
+  return metadata;
+}
+
+// Field `key` of `object` (called `where` in errors) as an integer in
+// [0, max].  Anything else is refused, naming the file: a float, a string, a
+// negative number, or a number too large (nlohmann's get<unsigned> would cut
+// 2^32 + 16 to 16).
+inline std::uint64_t unsigned_field(const SafetensorsFile& file, const nlohmann::json& object, const std::string& key,
+                                    const std::string& where, std::uint64_t max) {
+  const auto it = object.find(key);
+  if (it == object.end()) throw file.error(where + " lacks '" + key + "'");
+  if (!it->is_number_unsigned() || it->get<std::uint64_t>() > max)
+    throw file.error(where + " '" + key + "' must be an integer in [0, " + std::to_string(max) + "], not " + it->dump());
+  return it->get<std::uint64_t>();
+}
+
+// The precision P of the file's tables (metadata "frequency_bits"); P <= 16
+// is the FrequencyTable bound, which values make_tokenizer supports it says.
+inline unsigned frequency_bits_field(const SafetensorsFile& file, const nlohmann::json& metadata) {
+  return static_cast<unsigned>(unsigned_field(file, metadata, "frequency_bits", "metadata", 16));
+}
+
 struct TransformerWeights {
   TransformerConfig config;
   std::span<const std::int32_t> embed;       // [V][d] Q.10
@@ -48,17 +76,15 @@ struct TransformerWeights {
 
   // Binds and validates every tensor of `file` (which must outlive this).
   explicit TransformerWeights(const SafetensorsFile& file) {
-    const auto meta_it = file.metadata().find("eqinfo");
-    if (meta_it == file.metadata().end()) throw file.error("no 'eqinfo' metadata: not an eqinfo M1 export");
-    metadata = nlohmann::json::parse(meta_it->second, nullptr, false);
-    if (metadata.is_discarded() || !metadata.is_object()) throw file.error("'eqinfo' metadata is not a JSON object");
-    if (metadata.value("format", std::string()) != "eqinfo-m1") throw file.error("format is not 'eqinfo-m1'");
+    metadata = eqinfo_metadata(file);
+    if (!metadata.contains("format") || metadata["format"] != "eqinfo-m1") throw file.error("format is not 'eqinfo-m1'");
     if (!metadata.contains("version") || metadata["version"] != 1) throw file.error("unsupported M1 format version (expected 1)");
     const auto& arch = metadata["architecture"];
     if (!arch.is_object()) throw file.error("metadata lacks 'architecture'");
-    const auto size_field = [&](const char* key) -> std::size_t {
-      if (!arch.contains(key) || !arch[key].is_number_unsigned()) throw file.error(std::string("architecture lacks '") + key + "'");
-      return arch[key].get<std::size_t>();
+    // Bounds far above any valid size: they only keep a huge value from
+    // wrapping below; the exact limits are checked next.
+    const auto size_field = [&](const char* key) {
+      return static_cast<std::size_t>(unsigned_field(file, arch, key, "architecture", std::uint64_t{1} << 32));
     };
     auto& c = config;
     c.d_model = size_field("d_model");
@@ -68,9 +94,7 @@ struct TransformerWeights {
     c.vocab_size = size_field("vocab_size");
     c.rel_num_buckets = size_field("rel_num_buckets");
     c.rel_max_distance = size_field("rel_max_distance");
-    if (!metadata.contains("frequency_bits") || !metadata["frequency_bits"].is_number_unsigned())
-      throw file.error("metadata lacks 'frequency_bits'");
-    c.frequency_bits = metadata["frequency_bits"].get<unsigned>();
+    c.frequency_bits = frequency_bits_field(file, metadata);
     // The integer bounds of docs/integer_m1.md hold for these sizes only.
     if (c.vocab_size != 257) throw file.error("vocab_size must be 257");
     if (c.n_heads == 0 || c.d_model == 0 || c.d_model % c.n_heads != 0) throw file.error("d_model must be a multiple of n_heads");

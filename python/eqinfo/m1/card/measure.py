@@ -17,20 +17,12 @@ def write_val_subset(data_path: Path, n_bytes: int, out_path: Path) -> dict:
     validation iff i % 50 == 0), in file order, as JSONL (field "text"); the last document is cut to
     the budget (at a character boundary, so possibly a few bytes short).
     -> {"documents", "bytes", "cut_last", "sources", "longest_document" (bytes)}."""
-    import gzip
-
-    from ...data import is_validation
+    from ...data import iter_records
     total, docs, cut, sources, longest = 0, 0, False, [], 0
-    with gzip.open(data_path, "rt", encoding="utf-8") as fin, \
-            open(out_path, "w", encoding="utf-8") as f:
-        for i, line in enumerate(fin):
+    with open(out_path, "w", encoding="utf-8") as f:
+        for doc in iter_records(data_path, "val"):
             if total >= n_bytes:
                 break
-            if not line.strip():
-                raise ValueError(f"{data_path}: empty line {i}")   # as data.iter_documents
-            if not is_validation(i):
-                continue
-            doc = json.loads(line)
             text = doc["text"]
             b = text.encode("utf-8")
             if total + len(b) > n_bytes:
