@@ -142,8 +142,14 @@ refused 1 "eqinfo-encode: stdout: cannot write" \
 
 # 6. An endless input is named when it no longer fits in memory (a bare
 # std::bad_alloc before); the address-space cap makes "no longer" come soon.
-refused 1 "eqinfo-encode: stdin: does not fit in memory" \
-  bash -c 'ulimit -v 300000; exec "$@" </dev/zero' capped "$bin/eqinfo-encode" --method=bytes - "$work/x.tok"
+# Not under AddressSanitizer (scripts/sanitize.sh): its shadow memory needs
+# far more address space than the cap, and it aborts before the tool can fail.
+if ldd "$bin/eqinfo-encode" 2>/dev/null | grep -q libasan; then
+  echo "not checked under AddressSanitizer: the memory cap of check 6"
+else
+  refused 1 "eqinfo-encode: stdin: does not fit in memory" \
+    bash -c 'ulimit -v 300000; exec "$@" </dev/zero' capped "$bin/eqinfo-encode" --method=bytes - "$work/x.tok"
+fi
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]
