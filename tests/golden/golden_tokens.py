@@ -64,14 +64,14 @@ def model_spec(kind: str) -> str:
 
 def registry_cases() -> list[dict]:
     sys.path.insert(0, str(REPO / "python"))
-    from eqinfo.tokenizers import METHODS
+    from eqinfo.registry import METHODS
     cases = []
-    for name, spec in METHODS.items():
-        if spec.method == "sentencepiece":
+    for name, m in METHODS.items():
+        if m.factory is None:  # SentencePiece: not a C++ method
             cases.append({"name": name, "method": "sentencepiece"})
             continue
-        cases.append({"name": name, "method": spec.method, "window_bits": spec.b or 0,
-                      "token_bits": spec.N or 8, "model": spec.model or "none"})
+        cases.append({"name": name, "method": m.factory, "window_bits": m.b or 0,
+                      "token_bits": m.N or 8, "model": m.model or "none"})
     return cases
 
 
