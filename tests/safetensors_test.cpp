@@ -2,7 +2,9 @@
 // tensor by tensor (dtype, shape, bytes, values, metadata), the typed lookup
 // and its errors, moves, and every structural defect the reader refuses,
 // each with the message that names the file and what is wrong; every
-// truncation of a valid file is refused.
+// truncation of a valid file is refused. The file is read once: unaligned
+// headers and tensors read back aligned, a file changed after the open
+// changes nothing, and a file over the size limit is refused.
 #include "eqinfo/safetensors.hpp"
 
 #include <catch2/catch.hpp>
@@ -147,7 +149,7 @@ TEST_CASE("A moved SafetensorsFile keeps its tensors readable after the source i
   {
     SafetensorsFile a(f.path());
     b.emplace(std::move(a));
-  }  // a's destructor must not unmap what b now holds
+  }  // a's destructor must not free what b now holds
   CHECK(b->tensor("u8", TensorDType::kU8, {3}).bytes[2] == 'c');
   SafetensorsFile c(f.path());
   {
@@ -156,6 +158,50 @@ TEST_CASE("A moved SafetensorsFile keeps its tensors readable after the source i
   }
   CHECK(c.tensor("i32", TensorDType::kI32, {2}).as<std::int32_t>()[1] == 0x7fffffff);
   CHECK(c.path() == f.path());
+}
+
+TEST_CASE("Any header length and any tensor offset read back aligned for the tensor's type", "[safetensors]") {
+  // The format allows any header length and offsets: with a 5-byte-longer
+  // header the data starts at an odd address, and "i32" below starts at
+  // data offset 1. Read from a map, every int32 read was misaligned (UBSan).
+  const std::string header = R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},)"
+                             R"("i32":{"dtype":"I32","shape":[2],"data_offsets":[1,9]},)"
+                             R"("i64":{"dtype":"I64","shape":[1],"data_offsets":[9,17]}})";
+  for (const std::string pad : {"", " ", "  ", "   ", "     "}) {
+    INFO("header length " << header.size() + pad.size());
+    TempFile f(".safetensors");
+    f.write(safetensors_bytes(header + pad, "z" + le<std::int32_t>(-7) + le<std::int32_t>(1 << 30) + le<std::int64_t>(-5)));
+    const SafetensorsFile file(f.path());
+    for (const auto& [name, view] : file.tensors())
+      CHECK(reinterpret_cast<std::uintptr_t>(view.bytes.data()) % 8 == 0);
+    const auto i32 = file.tensor("i32", TensorDType::kI32, {2}).as<std::int32_t>();
+    CHECK(i32[0] == -7);
+    CHECK(i32[1] == (1 << 30));
+    CHECK(file.tensor("i64", TensorDType::kI64, {1}).as<std::int64_t>()[0] == -5);
+  }
+}
+
+TEST_CASE("The file is read once: overwriting or truncating it after the open changes nothing", "[safetensors]") {
+  // With a memory map, a `cp` over the model during a run gave SIGBUS
+  // (truncated) or changed values that had been validated (overwritten).
+  TempFile f(".safetensors");
+  f.write(golden_file_bytes());
+  const SafetensorsFile file(f.path());
+  f.write(std::string(golden_file_bytes().size(), '\xff'));  // overwritten in place
+  CHECK(file.tensor("i32", TensorDType::kI32, {2}).as<std::int32_t>()[0] == -123456789);
+  f.write("");  // truncated to nothing
+  CHECK(file.tensor("u8", TensorDType::kU8, {3}).bytes[2] == 'c');
+  CHECK(file.metadata().at("note") == "golden");
+}
+
+TEST_CASE("A file over the size limit is refused by name before it is read to the end", "[safetensors]") {
+  TempFile f(".safetensors");
+  const std::string bytes = golden_file_bytes();
+  f.write(bytes);
+  CHECK_NOTHROW(SafetensorsFile(f.path(), bytes.size()));
+  CHECK_THROWS_WITH(SafetensorsFile(f.path(), bytes.size() - 1),
+                    "model '" + f.path() + "': is larger than the limit of " + std::to_string(bytes.size() - 1) + " bytes");
+  CHECK(SafetensorsFile::kMaxFileBytes == std::size_t{1} << 30);
 }
 
 TEST_CASE("Structural defects are refused with the file's name and what is wrong", "[safetensors]") {

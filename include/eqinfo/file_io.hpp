@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <limits>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -99,8 +100,14 @@ inline FileDescriptor open_regular_file(const std::string& path, const std::stri
   return fd;
 }
 
-// The whole content of the regular file `path`, every read checked.
-inline std::string read_regular_file(const std::string& path, const std::string& label = {}) {
+// The whole content of the regular file `path`, every read checked, read
+// once: callers validate this copy and never look at the file again, so a
+// file replaced or truncated while in use cannot change (or fault on) what
+// was validated. A file longer than `max_bytes` is refused before it can
+// exhaust memory (the size is counted while reading, not taken from fstat,
+// which a file growing under us would outrun).
+inline std::string read_regular_file(const std::string& path, const std::string& label = {},
+                                     std::size_t max_bytes = std::numeric_limits<std::size_t>::max()) {
   const std::string& name = label.empty() ? path : label;
   const FileDescriptor fd = open_regular_file(path, name);
   std::string content;
@@ -110,6 +117,8 @@ inline std::string read_regular_file(const std::string& path, const std::string&
     if (got < 0 && errno == EINTR) continue;
     if (got < 0) throw file_errno_error(name, "cannot read", errno);
     if (got == 0) return content;
+    if (static_cast<std::size_t>(got) > max_bytes - content.size())
+      throw file_error(name, "is larger than the limit of " + std::to_string(max_bytes) + " bytes");
     content.append(buffer.data(), static_cast<std::size_t>(got));
   }
 }

@@ -1,4 +1,4 @@
-// A read-only, memory-mapped safetensors file with every structural property
+// A safetensors file read into memory once, with every structural property
 // checked at open: a truncated, corrupt or inconsistent file gets a clear
 // error naming the file and what is wrong, and nothing else.
 //
@@ -6,12 +6,14 @@
 // header length N, N bytes of JSON {name: {"dtype", "shape", "data_offsets":
 // [begin, end]}, "__metadata__": {string: string}}, then the data; offsets are
 // relative to the start of the data.
+//
+// Why a copy and not a memory map: values validated at open were read again
+// from the map later, so a `cp` over the model during a run turned into
+// SIGBUS (truncated) or wrong tokens and SIGSEGV (overwritten in place). Why
+// aligned storage: the format allows any header length N, and with N % 4 != 0
+// every int32 read from a mapped file was misaligned (undefined behaviour).
+// Every tensor's bytes here start on an 8-byte boundary.
 #pragma once
-
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -24,6 +26,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -64,39 +67,14 @@ struct TensorView {
 
 class SafetensorsFile {
  public:
-  explicit SafetensorsFile(const std::string& path) : path_(path) {
+  // Far above any model of ours (M1 is ~5 MB) and far below what a machine
+  // can hold: a larger file is refused before it is read to the end.
+  static constexpr std::size_t kMaxFileBytes = std::size_t{1} << 30;
+
+  explicit SafetensorsFile(const std::string& path, std::size_t max_bytes = kMaxFileBytes) : path_(path) {
     static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
     // A regular file only: a FIFO would block the open, /dev/zero has no end.
-    const FileDescriptor fd = open_regular_file(path, "model '" + path + "'");
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) throw error("cannot stat");
-    size_ = static_cast<std::size_t>(st.st_size);
-    if (size_ > 0) {
-      void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
-      if (p == MAP_FAILED) throw error("cannot map");
-      data_ = static_cast<const std::uint8_t*>(p);
-    }
-    try {
-      parse();
-    } catch (...) {
-      unmap();
-      throw;
-    }
-  }
-  ~SafetensorsFile() { unmap(); }
-  SafetensorsFile(const SafetensorsFile&) = delete;
-  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
-  SafetensorsFile(SafetensorsFile&& o) noexcept { *this = std::move(o); }
-  SafetensorsFile& operator=(SafetensorsFile&& o) noexcept {
-    if (this != &o) {
-      unmap();
-      path_ = std::move(o.path_);
-      data_ = std::exchange(o.data_, nullptr);
-      size_ = std::exchange(o.size_, 0);
-      tensors_ = std::move(o.tensors_);
-      metadata_ = std::move(o.metadata_);
-    }
-    return *this;
+    parse(read_regular_file(path, "model '" + path + "'", max_bytes));
   }
 
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
@@ -123,9 +101,12 @@ class SafetensorsFile {
   }
 
  private:
-  void unmap() noexcept {
-    if (data_) ::munmap(const_cast<std::uint8_t*>(data_), size_);
-    data_ = nullptr;
+  // One tensor's bytes in 8-byte-aligned storage of its own. Each buffer is a
+  // separate heap block, so the views into it survive moves of the file.
+  std::span<const std::uint8_t> store(const std::uint8_t* bytes, std::size_t size) {
+    auto& words = storage_.emplace_back((size + 7) / 8);
+    if (size > 0) std::memcpy(words.data(), bytes, size);
+    return {reinterpret_cast<const std::uint8_t*>(words.data()), size};
   }
 
   static std::optional<TensorDType> parse_dtype(const std::string& s) {
@@ -138,16 +119,18 @@ class SafetensorsFile {
     return std::nullopt;
   }
 
-  void parse() {
-    if (size_ < 8) throw error("truncated: shorter than the 8-byte header length");
+  void parse(const std::string& file) {
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(file.data());
+    const std::size_t size = file.size();
+    if (size < 8) throw error("truncated: shorter than the 8-byte header length");
     std::uint64_t n = 0;
-    for (int i = 7; i >= 0; --i) n = (n << 8) | data_[i];
-    if (n > size_ - 8) throw error("truncated or corrupt: header length " + std::to_string(n) + " exceeds the file");
-    const auto header = nlohmann::json::parse(data_ + 8, data_ + 8 + n, nullptr, /*allow_exceptions=*/false);
+    for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
+    if (n > size - 8) throw error("truncated or corrupt: header length " + std::to_string(n) + " exceeds the file");
+    const auto header = nlohmann::json::parse(bytes + 8, bytes + 8 + n, nullptr, /*allow_exceptions=*/false);
     if (header.is_discarded() || !header.is_object()) throw error("corrupt: the header is not a JSON object");
-    const std::uint8_t* base = data_ + 8 + n;
-    const std::size_t data_size = size_ - 8 - n;
-    std::vector<std::pair<std::size_t, std::size_t>> ranges;
+    const std::uint8_t* base = bytes + 8 + n;
+    const std::size_t data_size = size - 8 - n;
+    std::vector<std::tuple<std::size_t, std::size_t, std::string>> ranges;  // [begin, end), name
     for (const auto& [name, entry] : header.items()) {
       if (name == "__metadata__") {
         if (!entry.is_object()) throw error("corrupt: __metadata__ is not an object");
@@ -178,18 +161,22 @@ class SafetensorsFile {
       if (begin > end || end > data_size) throw error("truncated or corrupt: tensor '" + name + "' lies outside the file");
       if (end - begin != elements * dtype_size(*dtype))
         throw error("corrupt: tensor '" + name + "' has " + std::to_string(end - begin) + " bytes for its shape");
-      view.bytes = {base + begin, static_cast<std::size_t>(end - begin)};
-      ranges.emplace_back(begin, end);
+      ranges.emplace_back(begin, end, name);
       tensors_.emplace(name, std::move(view));
     }
+    // Overlap is refused before anything is copied: tensors sharing bytes
+    // could otherwise make the copies many times the file.
     std::sort(ranges.begin(), ranges.end());
-    for (std::size_t i = 1; i < ranges.size(); ++i)
-      if (ranges[i].first < ranges[i - 1].second) throw error("corrupt: tensors overlap");
+    std::size_t covered = 0;
+    for (const auto& [begin, end, name] : ranges) {
+      if (begin < covered) throw error("corrupt: tensors overlap");
+      covered = std::max(covered, end);
+    }
+    for (const auto& [begin, end, name] : ranges) tensors_[name].bytes = store(base + begin, end - begin);
   }
 
   std::string path_;
-  const std::uint8_t* data_ = nullptr;
-  std::size_t size_ = 0;
+  std::vector<std::vector<std::uint64_t>> storage_;  // the tensors' bytes (store())
   std::map<std::string, TensorView> tensors_;
   std::map<std::string, std::string> metadata_;
 };

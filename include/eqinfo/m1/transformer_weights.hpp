@@ -1,6 +1,6 @@
 // The integer M1 as stored in its safetensors file (docs/integer_m1.md):
-// configuration from the "eqinfo" metadata, tensors as views into the mapped
-// file, everything validated at load.
+// configuration from the "eqinfo" metadata, tensors as views into the file's
+// in-memory copy (SafetensorsFile), everything validated at load.
 #pragma once
 
 #include <cstdint>
