@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <random>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
@@ -107,10 +108,13 @@ TEST_CASE("Static model files round-trip", "[static_model]") {
   // The file is the documented JSON.
   const auto j = nlohmann::json::parse(f.read());
   CHECK(j.at("format") == "eqinfo-static-model");
-  CHECK(j.at("version") == 1);
+  CHECK(j.at("version") == 2);
   CHECK(j.at("counts").size() == 257);
-  CHECK(j.at("self_test").at("frequency_bits") == 14);
-  CHECK(j.at("self_test").at("table_fnv1a64").get<std::string>().size() == 16);
+  CHECK(j.at("self_test").at("counts_fnv1a64").get<std::string>().size() == 16);
+  // One table fingerprint for every precision a FrequencyTable takes.
+  CHECK(j.at("self_test").at("table_fnv1a64").size() == 16);
+  for (unsigned p = 9; p <= 24; ++p) CHECK(j.at("self_test").at("table_fnv1a64").at(std::to_string(p)).get<std::string>().size() == 16);
+  CHECK(j.at("self_test").at("table_fnv1a64").at("16") == file::hex64(eqinfo::table_fingerprint(StaticModel<16>(counts).table())));
   // All-zero counts are valid (a uniform table).
   TempFile z(".json");
   file::save(SymbolCounts{}, z.path());
@@ -138,8 +142,11 @@ TEST_CASE("Static model loading rejects damaged or foreign files", "[static_mode
   }
   SECTION("wrong version") {
     auto j = good;
-    j["version"] = 2;
-    check_load_fails(j.dump(), "version");
+    j["version"] = 3;
+    check_load_fails(j.dump(), "unsupported version (expected 2)");
+    // Version 1 checked the 14-bit table only: refused, saying how to rebuild.
+    j["version"] = 1;
+    check_load_fails(j.dump(), "version 1 fingerprints only the 14-bit table; rebuild it with eqinfo-build-static-model");
     j.erase("version");
     check_load_fails(j.dump(), "version");
   }
@@ -180,29 +187,43 @@ TEST_CASE("Static model loading rejects damaged or foreign files", "[static_mode
     j["counts"][200] = 5;  // the large count made small
     check_load_fails(j.dump(), "self-test failed");
   }
-  SECTION("a change too small to move the 14-bit table passes the self-test") {
-    // The self-test fingerprints the quantised table, not the raw counts.
+  SECTION("a change too small to move the 14-bit table fails the self-test") {
+    // Version 1 fingerprinted the 14-bit table only and accepted this count,
+    // which changes the 16-bit table (the P = 16 tokens).
+    // The smallest growing step of one count that moves the 16-bit table:
+    // it leaves the 14-bit one as it was (4x coarser).
+    SymbolCounts changed = counts;
+    for (std::uint64_t add = 1; StaticModel<16>(changed).table() == StaticModel<16>(counts).table(); add += add / 8 + 1)
+      changed['e'] = counts['e'] + add;
+    REQUIRE(StaticModel<14>(changed).table() == StaticModel<14>(counts).table());
     auto j = good;
-    j["counts"]['e'] = j["counts"]['e'].get<std::uint64_t>() + 1;
-    TempFile f(".json");
-    f.write(j.dump());
-    SymbolCounts expected = counts;
-    ++expected['e'];
-    CHECK(file::load(f.path()) == expected);
+    j["counts"]['e'] = changed['e'];
+    check_load_fails(j.dump(), "self-test failed: counts fingerprint");
   }
-  SECTION("tampered fingerprint fails the self-test") {
+  SECTION("a quantiser that changed at one precision fails the self-test there") {
+    // A stored table fingerprint that differs (as a quantiser change at P = 20 would make it).
     auto j = good;
-    std::string fp = j["self_test"]["table_fnv1a64"];
+    std::string fp = j["self_test"]["table_fnv1a64"]["20"];
     fp[0] = fp[0] == '0' ? '1' : '0';
-    j["self_test"]["table_fnv1a64"] = fp;
-    check_load_fails(j.dump(), "self-test failed");
+    j["self_test"]["table_fnv1a64"]["20"] = fp;
+    check_load_fails(j.dump(), "self-test failed: 20-bit table fingerprint");
+    j = good;
+    j["self_test"]["table_fnv1a64"].erase("9");
+    check_load_fails(j.dump(), "self-test failed: 9-bit table fingerprint");
   }
-  SECTION("missing self-test or other precision") {
+  SECTION("tampered counts fingerprint fails the self-test") {
     auto j = good;
-    j["self_test"]["frequency_bits"] = 16;
-    check_load_fails(j.dump(), "self_test");
+    std::string fp = j["self_test"]["counts_fnv1a64"];
+    fp[0] = fp[0] == '0' ? '1' : '0';
+    j["self_test"]["counts_fnv1a64"] = fp;
+    check_load_fails(j.dump(), "self-test failed: counts fingerprint");
+  }
+  SECTION("missing self-test") {
+    auto j = good;
+    j["self_test"].erase("table_fnv1a64");
+    check_load_fails(j.dump(), "self-test failed");
     j.erase("self_test");
-    check_load_fails(j.dump(), "self_test");
+    check_load_fails(j.dump(), "missing self_test");
   }
   SECTION("fields of the wrong JSON type are refused as bad files, not type errors") {
     auto j = good;
@@ -212,9 +233,43 @@ TEST_CASE("Static model loading rejects damaged or foreign files", "[static_mode
     j["format"] = 7;
     check_load_fails(j.dump(), "format");
     j = good;
-    j["self_test"]["frequency_bits"] = "14";
-    check_load_fails(j.dump(), "self_test");
+    j["self_test"]["counts_fnv1a64"] = 14;
+    check_load_fails(j.dump(), "self-test failed");
+    j = good;
+    j["self_test"]["table_fnv1a64"] = "14";
+    check_load_fails(j.dump(), "self-test failed");
   }
+}
+
+TEST_CASE("Every single-bit flip of the committed static model is refused", "[static_model][damage]") {
+  // The corpus-damage test of issue 11, over every byte of the file.
+  const std::string path = std::string(EQINFO_MODELS_DIR) + "/static_en_train.json";
+  const std::string good = eqinfo::read_regular_file(path);
+  REQUIRE(good.size() > 1000);
+  REQUIRE_NOTHROW(file::load(path));
+  std::mt19937_64 rng(2026);
+  TempFile f(".json");
+  std::size_t refused = 0, flips = 0;
+  for (std::size_t at = 0; at < good.size(); ++at, ++flips) {
+    std::string damaged = good;
+    damaged[at] = static_cast<char>(damaged[at] ^ (1 << (rng() % 8)));
+    f.write(damaged);
+    INFO("bit flip at byte " << at << ": " << good.substr(at > 20 ? at - 20 : 0, 40));
+    try {
+      file::load(f.path());
+      FAIL_CHECK("accepted");
+    } catch (const std::runtime_error&) {
+      ++refused;
+    }
+  }
+  CHECK(refused == flips);
+}
+
+TEST_CASE("A static model file over the size limit is refused before it is read to the end", "[static_model]") {
+  TempFile f(".json");
+  f.write(std::string(file::kMaxFileBytes + 1, ' '));
+  CHECK_THROWS_WITH(file::load(f.path()),
+                    "static model '" + f.path() + "': is larger than the limit of " + std::to_string(file::kMaxFileBytes) + " bytes");
 }
 
 TEST_CASE("A static model path that is a FIFO or a device is refused at once", "[static_model]") {

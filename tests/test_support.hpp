@@ -25,6 +25,7 @@
 #include "eqinfo/fingerprint.hpp"
 #include "eqinfo/frequency_table.hpp"
 #include "eqinfo/model.hpp"
+#include "eqinfo/sha256.hpp"
 #include "eqinfo/symbols.hpp"
 
 // REQUIRE only when the condition fails: Catch2's per-assertion bookkeeping
@@ -355,8 +356,10 @@ static_assert(eqinfo::Model<PeakedHashModel<14>>);
 static_assert(eqinfo::Model<WrongPeakModel<14>>);
 
 // `safetensors` (the bytes of an M1 file) with its "eqinfo" metadata passed
-// through edit(nlohmann::json&): the header is rewritten, the tensor data
-// (addressed relative to the header's end) kept as it is.
+// through edit(nlohmann::json&) and sealed again (its "eqinfo_sha256"), as
+// the exporter would write it, so that the loader's later checks see the
+// edit: the header is rewritten, the tensor data (addressed relative to the
+// header's end) kept as it is.
 template <class F>
 std::string with_eqinfo_metadata(const std::string& safetensors, F&& edit) {
   std::uint64_t n = 0;
@@ -365,10 +368,37 @@ std::string with_eqinfo_metadata(const std::string& safetensors, F&& edit) {
   auto metadata = nlohmann::json::parse(header["__metadata__"]["eqinfo"].get<std::string>());
   edit(metadata);
   header["__metadata__"]["eqinfo"] = metadata.dump();
+  header["__metadata__"]["eqinfo_sha256"] = eqinfo::sha256_hex(metadata.dump());
   const std::string text = header.dump();
   std::string out(8, '\0');
   for (int i = 0; i < 8; ++i) out[static_cast<std::size_t>(i)] = static_cast<char>(text.size() >> (8 * i));
   return out + text + safetensors.substr(8 + n);
+}
+
+// `safetensors` (an M1 file) with tensor `name`'s bytes passed through
+// edit(std::string&) (keeping their size), its content_hash recomputed and
+// the metadata sealed again: the file an exporter of the edited tensors would
+// write, so that the loader's checks after the hashes see the edit.
+template <class F>
+std::string with_tensor_bytes(const std::string& safetensors, const std::string& name, F&& edit) {
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(safetensors[static_cast<std::size_t>(i)]);
+  const auto header = nlohmann::json::parse(safetensors.substr(8, n));
+  std::string data = safetensors.substr(8 + n);
+  const auto range = [&](const std::string& tensor) {
+    const auto& offsets = header.at(tensor).at("data_offsets");
+    return std::pair{offsets[0].get<std::size_t>(), offsets[1].get<std::size_t>() - offsets[0].get<std::size_t>()};
+  };
+  const auto [begin, size] = range(name);
+  std::string bytes = data.substr(begin, size);
+  edit(bytes);
+  REQUIRE(bytes.size() == size);
+  data.replace(begin, size, bytes);
+  eqinfo::Sha256 content;  // nlohmann's objects iterate in ascending key order, as content_hash needs
+  for (const auto& [tensor, entry] : header.items())
+    if (tensor != "__metadata__") content.text(std::string_view(data).substr(range(tensor).first, range(tensor).second));
+  const std::string hash = content.hex();
+  return with_eqinfo_metadata(safetensors.substr(0, 8 + n) + data, [&](auto& m) { m["content_hash"] = hash; });
 }
 
 }  // namespace eqinfo_test

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <random>
@@ -345,10 +346,12 @@ TEST_CASE("M1 loader refuses damaged and foreign files, saying why", "[m1]") {
   std::string garbage_header = good;
   garbage_header[20] = '\x01';  // inside the JSON header
   CHECK_THAT(load_error(write_temp("m1_header.safetensors", garbage_header)), Catch::Contains("corrupt"));
-  // A flipped byte deep inside the weights: structurally valid, numerically wrong.
+  // A flipped byte deep inside the weights: structurally valid, numerically
+  // wrong, caught by the content hash before any value is read.
   std::string flipped = good;
   flipped[good.size() - 3000] ^= 0x40;
-  CHECK_THAT(load_error(write_temp("m1_flipped.safetensors", flipped)), Catch::Contains("self-test failed"));
+  CHECK_THAT(load_error(write_temp("m1_flipped.safetensors", flipped)), Catch::Contains("the file's content_hash is") &&
+                                                                           Catch::Contains("the file is damaged"));
   // A valid safetensors file that is not an M1 export.
   const std::string header = R"({"x":{"dtype":"I8","shape":[2],"data_offsets":[0,2]}})";
   std::string foreign(8, '\0');
@@ -362,4 +365,104 @@ TEST_CASE("M1 loader refuses damaged and foreign files, saying why", "[m1]") {
   } catch (const std::runtime_error& e) {
     CHECK_THAT(e.what(), Catch::Contains("16-bit"));
   }
+}
+
+namespace {
+
+// The message after "model 'PATH': " of loading `bytes`, written as `name`.
+std::string refusal(const char* name, const std::string& bytes) {
+  const std::string path = write_temp(name, bytes);
+  const std::string error = load_error(path), prefix = "model '" + path + "': ";
+  REQUIRE(error.starts_with(prefix));
+  return error.substr(prefix.size());
+}
+
+}  // namespace
+
+TEST_CASE("M1 metadata is sealed: a changed or missing eqinfo_sha256 is refused", "[m1]") {
+  const std::string good = read_file(kModelPath);
+  // One byte of an informational field changed (no check reads "training").
+  std::string edited = eqinfo_test::with_eqinfo_metadata(good, [](auto& m) { m["training"]["note"] = "x"; });
+  const std::string sealed = eqinfo_test::with_eqinfo_metadata(good, [](auto& m) { m["training"]["note"] = "y"; });
+  CHECK(load_error(write_temp("m1_sealed_edit.safetensors", sealed)).empty());  // sealed again: accepted
+  const std::size_t at = edited.find("note\\\":\\\"x");
+  REQUIRE(at != std::string::npos);
+  edited[at + 9] = 'y';  // the same edit without resealing
+  CHECK(refusal("m1_unsealed_edit.safetensors", edited) == "'eqinfo' metadata does not match its eqinfo_sha256: the file is damaged");
+  std::string unsealed = edited;
+  const std::size_t key = unsealed.find("eqinfo_sha256");
+  REQUIRE(key != std::string::npos);
+  unsealed[key + 12] = '7';  // the key renamed: a file exported before the seal
+  CHECK_THAT(refusal("m1_no_seal.safetensors", unsealed),
+             Catch::StartsWith("lacks 'eqinfo_sha256'") && Catch::Contains("python -m eqinfo.m1.export --reseal"));
+}
+
+TEST_CASE("M1 self-test: every embedding row is exercised, and its size is limited before it runs", "[m1]") {
+  const std::string good = read_file(kModelPath);
+  // The byte 0xc8 occurs only in the all-bytes input: its embedding row,
+  // changed by 4.0 (Q.10) and resealed, is caught there.
+  const std::string row200 = eqinfo_test::with_tensor_bytes(good, "embed", [](std::string& b) { b[200 * 256 * 4 + 1] ^= 0x10; });
+  CHECK_THAT(refusal("m1_row200.safetensors", row200), Catch::StartsWith("self-test failed on input 6: "));
+  // Without that input, the other six use 72 byte values: refused.
+  const auto drop_last = [](auto& m) {
+    m["self_test"]["inputs"].erase(6);
+    m["self_test"]["table_hashes"].erase(6);
+  };
+  CHECK_THAT(refusal("m1_uncovered.safetensors", eqinfo_test::with_eqinfo_metadata(good, drop_last)),
+             Catch::StartsWith("self_test inputs use 72 of the 256 byte values"));
+  // A 20,000-byte input took 292 s to load; now it is refused before it runs.
+  const auto long_input = [](auto& m) { m["self_test"]["inputs"][5] = std::string(40000, '6'); };
+  CHECK(refusal("m1_long_self_test.safetensors", eqinfo_test::with_eqinfo_metadata(good, long_input)) ==
+        "self_test inputs exceed the limit of 4096 bytes in all");
+  const auto many_inputs = [](auto& m) {
+    for (int i = 0; i < 60; ++i) {
+      m["self_test"]["inputs"].push_back("");
+      m["self_test"]["table_hashes"].push_back(m["self_test"]["table_hashes"][0]);
+    }
+  };
+  CHECK(refusal("m1_many_self_tests.safetensors", eqinfo_test::with_eqinfo_metadata(good, many_inputs)) ==
+        "self_test has 67 inputs, over the limit of 64");
+}
+
+TEST_CASE("M1 loader re-checks the int32 bounds of docs/integer_m1.md instead of trusting the file", "[m1]") {
+  const std::string good = read_file(kModelPath);
+  const auto set_i32 = [](std::int32_t value, std::size_t index = 0) {
+    return [=](std::string& b) { std::memcpy(b.data() + 4 * index, &value, 4); };
+  };
+  // Each edit is resealed (content hash and metadata), so only the bound can refuse it.
+  CHECK(refusal("m1_score_bound.safetensors", eqinfo_test::with_tensor_bytes(good, "l1.score.shift", set_i32(1))) ==
+        "layer 1: attention scores may exceed 2^30 (docs/integer_m1.md bounds)");
+  CHECK(refusal("m1_bias_bound.safetensors", eqinfo_test::with_tensor_bytes(good, "l0.rel_bias", set_i32(1 << 30, 3))) ==
+        "layer 0: attention scores may exceed 2^30 (docs/integer_m1.md bounds)");
+  CHECK(refusal("m1_residual_bound.safetensors", eqinfo_test::with_tensor_bytes(good, "l2.w2.shift", set_i32(1))) ==
+        "layer 2: a residual update may overflow int32 (docs/integer_m1.md bounds)");
+  CHECK(refusal("m1_logit_bound.safetensors", eqinfo_test::with_tensor_bytes(good, "out.shift", set_i32(1))) ==
+        "logits may exceed 2^30 (docs/integer_m1.md bounds)");
+  // One head of 256: q.k of 256 terms of up to A^2 overflowed int32 (UBSan, in the self-test).
+  CHECK(refusal("m1_one_head.safetensors", eqinfo_test::with_eqinfo_metadata(good, [](auto& m) { m["architecture"]["n_heads"] = 1; })) ==
+        "head size d_model / n_heads > 128 breaks the q.k bound (h A^2 < 2^31)");
+}
+
+TEST_CASE("Every single-bit flip of the bundled M1 file is refused", "[m1][damage]") {
+  // The corpus-damage test of issue 11: bits in the header (JSON, metadata,
+  // the length) and in the tensor data, chosen by a fixed seed.
+  const std::string good = read_file(kModelPath);
+  std::uint64_t header_end = 0;
+  for (int i = 7; i >= 0; --i) header_end = (header_end << 8) | static_cast<unsigned char>(good[static_cast<std::size_t>(i)]);
+  header_end += 8;
+  std::mt19937_64 rng(2026);
+  const std::string path = std::string(EQINFO_TEST_TMP_DIR) + "/m1_bit_flip.safetensors";
+  std::size_t refused = 0, flips = 0;
+  for (int i = 0; i < 240; ++i, ++flips) {
+    // Two thirds of the flips in the header, which is 0.5 % of the file.
+    const std::size_t at = i % 3 != 0 ? rng() % header_end : header_end + rng() % (good.size() - header_end);
+    std::string damaged = good;
+    damaged[at] = static_cast<char>(damaged[at] ^ (1 << (rng() % 8)));
+    std::ofstream(path, std::ios::binary) << damaged;
+    const std::string error = load_error(path);
+    INFO("bit flip at byte " << at);
+    CHECK_FALSE(error.empty());
+    refused += !error.empty();
+  }
+  CHECK(refused == flips);
 }

@@ -2,12 +2,17 @@
 // StaticAC).  The same table is used at every position, so "reset" is a no-op.
 //
 // File format (JSON, small and human-readable):
-//   {"format": "eqinfo-static-model", "version": 1,
+//   {"format": "eqinfo-static-model", "version": 2,
 //    "counts": [257 integers: bytes 0..255, then EOS = documents],
-//    "self_test": {"frequency_bits": 14, "table_fnv1a64": "<16 hex digits>"}}
-// The self-test is the fingerprint of the quantised 14-bit table; load()
-// recomputes it, so a file damaged in transit, or a quantiser changed without
-// a format bump, is refused at load (the sentencepiece habit).
+//    "self_test": {"counts_fnv1a64": "<16 hex digits>",
+//                  "table_fnv1a64": {"9": "<16 hex digits>", ..., "24": ...}}}
+// The self-test is the fingerprint of the counts themselves and of the
+// quantised table at every precision P a FrequencyTable takes (9..24); load()
+// recomputes them all, so a file damaged in transit (any count, even one that
+// leaves some table unchanged), or a quantiser changed without a format
+// bump, is refused at load (the sentencepiece habit). Version 1 fingerprinted
+// the 14-bit table only: a changed count that kept it changed the P = 16
+// tokens unseen, so version 1 files are refused with the way to rebuild them.
 #pragma once
 
 #include <array>
@@ -19,6 +24,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "eqinfo/file_io.hpp"
 #include "eqinfo/fingerprint.hpp"
@@ -45,8 +51,12 @@ std::uint64_t table_fingerprint(const FrequencyTable<FrequencyBits>& table) {
 
 namespace static_model_file {
 inline constexpr std::string_view kFormat = "eqinfo-static-model";
-inline constexpr int kVersion = 1;
-inline constexpr unsigned kSelfTestBits = 14;
+inline constexpr int kVersion = 2;
+// Every precision FrequencyTable accepts (its static_assert).
+inline constexpr unsigned kMinSelfTestBits = 9, kMaxSelfTestBits = 24;
+// Far above any real file (~2 KB) and far below memory: a larger "model" is
+// refused before it is read to the end.
+inline constexpr std::size_t kMaxFileBytes = std::size_t{1} << 20;
 
 inline std::string hex64(std::uint64_t v) {
   char buf[17];
@@ -54,19 +64,36 @@ inline std::string hex64(std::uint64_t v) {
   return buf;
 }
 
+inline std::uint64_t counts_fingerprint(const SymbolCounts& counts) {
+  Fnv1a64 h;
+  for (auto c : counts) h.u64(c);
+  return h.value();
+}
+
+// {"9": fingerprint of the 9-bit table, ..., "24": ...}
+inline nlohmann::json table_fingerprints(const SymbolCounts& counts) {
+  nlohmann::json out = nlohmann::json::object();
+  [&]<unsigned... I>(std::integer_sequence<unsigned, I...>) {
+    ((out[std::to_string(kMinSelfTestBits + I)] =
+          hex64(table_fingerprint(FrequencyTable<kMinSelfTestBits + I>::from_counts(counts)))),
+     ...);
+  }(std::make_integer_sequence<unsigned, kMaxSelfTestBits - kMinSelfTestBits + 1>{});
+  return out;
+}
+
 inline void save(const SymbolCounts& counts, const std::string& path) {
   nlohmann::json j;
   j["format"] = kFormat;
   j["version"] = kVersion;
   j["counts"] = counts;
-  j["self_test"] = {{"frequency_bits", kSelfTestBits},
-                    {"table_fnv1a64", hex64(table_fingerprint(FrequencyTable<kSelfTestBits>::from_counts(counts)))}};
+  j["self_test"] = {{"counts_fnv1a64", hex64(counts_fingerprint(counts))}, {"table_fnv1a64", table_fingerprints(counts)}};
   write_file_atomically(path, [&](std::ostream& out) { out << j.dump() << '\n'; });
 }
 
 inline SymbolCounts load(const std::string& path) {
-  const std::string text = read_regular_file(path, "static model '" + path + "'");
-  const auto fail = [&](const std::string& why) { return std::runtime_error("static model '" + path + "': " + why); };
+  const std::string label = "static model '" + path + "'";
+  const std::string text = read_regular_file(path, label, kMaxFileBytes);
+  const auto fail = [&](const std::string& why) { return std::runtime_error(label + ": " + why); };
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) throw fail("not a JSON object");
   // Field `key` of `o` if present with the JSON type `ok` checks, else null: a
@@ -78,7 +105,10 @@ inline SymbolCounts load(const std::string& path) {
   };
   if (field(j, "format", &nlohmann::json::is_string) != std::string(kFormat))
     throw fail("format is not '" + std::string(kFormat) + "'");
-  if (field(j, "version", &nlohmann::json::is_number_integer) != kVersion) throw fail("unsupported version (expected 1)");
+  const auto version = field(j, "version", &nlohmann::json::is_number_integer);
+  if (version == 1)
+    throw fail("version 1 fingerprints only the 14-bit table; rebuild it with eqinfo-build-static-model (version 2)");
+  if (version != kVersion) throw fail("unsupported version (expected 2)");
   const auto& c = j["counts"];
   if (!c.is_array() || c.size() != kAlphabetSize) throw fail("'counts' must be an array of 257 integers");
   SymbolCounts counts{};
@@ -87,12 +117,18 @@ inline SymbolCounts load(const std::string& path) {
     counts[s] = c[s].get<std::uint64_t>();
   }
   const auto& st = j["self_test"];
-  if (!st.is_object() || field(st, "frequency_bits", &nlohmann::json::is_number_integer) != kSelfTestBits)
-    throw fail("missing self_test");
-  const auto stored = field(st, "table_fnv1a64", &nlohmann::json::is_string);
-  const std::string expected = stored.is_string() ? stored.get<std::string>() : "";
-  const std::string actual = hex64(table_fingerprint(FrequencyTable<kSelfTestBits>::from_counts(counts)));
-  if (expected != actual) throw fail("self-test failed: table fingerprint " + actual + " != stored " + expected);
+  if (!st.is_object()) throw fail("missing self_test");
+  const auto stored_counts = field(st, "counts_fnv1a64", &nlohmann::json::is_string);
+  const std::string actual_counts = hex64(counts_fingerprint(counts));
+  if (stored_counts != actual_counts)
+    throw fail("self-test failed: counts fingerprint " + actual_counts + " != stored " + stored_counts.dump());
+  const auto stored_tables = field(st, "table_fnv1a64", &nlohmann::json::is_object);
+  const nlohmann::json actual_tables = table_fingerprints(counts);  // named: items() would dangle on a temporary
+  for (const auto& [bits, actual] : actual_tables.items()) {
+    const auto stored = stored_tables.is_object() ? field(stored_tables, bits.c_str(), &nlohmann::json::is_string) : nlohmann::json();
+    if (stored != actual)
+      throw fail("self-test failed: " + bits + "-bit table fingerprint " + actual.get<std::string>() + " != stored " + stored.dump());
+  }
   return counts;
 }
 }  // namespace static_model_file

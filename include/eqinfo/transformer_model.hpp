@@ -207,6 +207,10 @@ class TransformerModel {
   // The sentencepiece habit: the file carries inputs and the hashes of the
   // tables the exporter's reference computed for them; a model that computes
   // anything else (damaged weights, a kernel bug, another spec) is refused.
+  // Limits on the self-test a file may ask for (docs/formats.md, "What the
+  // tools check"): the exporter's is 7 inputs of 545 bytes in all.
+  static constexpr std::size_t kMaxSelfTestInputs = 64, kMaxSelfTestBytes = 4096;
+
   void run_self_test() const {
     const nlohmann::json& meta = impl_->weights.metadata;
     const nlohmann::json st = meta.contains("self_test") ? meta["self_test"] : nlohmann::json();
@@ -215,15 +219,35 @@ class TransformerModel {
       throw impl_->file.error("metadata lacks a usable self_test");
     if (m1::unsigned_field(impl_->file, st, "frequency_bits", "self_test", 16) != FrequencyBits)
       throw impl_->file.error("self_test is for another precision");
+    // Every input is parsed and the limits checked before anything runs: the
+    // inputs come from the file, and a 20,000-byte input took 292 s to load.
+    if (st["inputs"].size() > kMaxSelfTestInputs)
+      throw impl_->file.error("self_test has " + std::to_string(st["inputs"].size()) + " inputs, over the limit of " +
+                              std::to_string(kMaxSelfTestInputs));
+    std::vector<std::vector<std::uint8_t>> inputs;
+    std::size_t total = 0;
+    std::array<bool, 256> seen{};
     for (std::size_t i = 0; i < st["inputs"].size(); ++i) {
       const nlohmann::json& hex = st["inputs"][i];
-      const nlohmann::json& want = st["table_hashes"][i];
-      if (!hex.is_string() || !want.is_string()) throw impl_->file.error("malformed self_test entry");
-      const auto parsed = m1::parse_hex_bytes(hex.get_ref<const std::string&>());
+      if (!hex.is_string() || !st["table_hashes"][i].is_string()) throw impl_->file.error("malformed self_test entry");
+      auto parsed = m1::parse_hex_bytes(hex.get_ref<const std::string&>());
       if (!parsed) throw impl_->file.error("self_test input " + std::to_string(i) + " is not hex");
-      const std::vector<std::uint8_t>& input = *parsed;
+      total += parsed->size();
+      if (total > kMaxSelfTestBytes)
+        throw impl_->file.error("self_test inputs exceed the limit of " + std::to_string(kMaxSelfTestBytes) + " bytes in all");
+      for (auto b : *parsed) seen[b] = true;
+      inputs.push_back(std::move(*parsed));
+    }
+    // Every embedding row must take part (EOS's, row 256, starts every
+    // context): a self-test that skips a byte cannot see that byte's row damaged.
+    const auto covered = static_cast<std::size_t>(std::count(seen.begin(), seen.end(), true));
+    if (covered != seen.size())
+      throw impl_->file.error("self_test inputs use " + std::to_string(covered) + " of the 256 byte values (every embedding row must be " +
+                              "exercised): " + m1::kResealHint);
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const nlohmann::json& want = st["table_hashes"][i];
       char got[17];
-      std::snprintf(got, sizeof got, "%016llx", static_cast<unsigned long long>(context_tables_hash(input)));
+      std::snprintf(got, sizeof got, "%016llx", static_cast<unsigned long long>(context_tables_hash(inputs[i])));
       if (want.get<std::string>() != got)
         throw impl_->file.error("self-test failed on input " + std::to_string(i) + ": tables hash to " + got + ", the file expects " +
                                 want.get<std::string>() + " (damaged file, or a kernel that does not follow docs/integer_m1.md)");

@@ -298,8 +298,10 @@ def test_self_test_definition(int_model):
 def test_export_round_trip(tmp_path, int_model):
     meta = ex.make_metadata(int_model, 16, quantization={"note": "test"},
                             training={"steps": 0}, evaluation={"x": 1.5})
-    assert len(meta["self_test"]["inputs"]) == len(meta["self_test"]["table_hashes"]) == 6
+    assert len(meta["self_test"]["inputs"]) == len(meta["self_test"]["table_hashes"]) == 7
     assert meta["self_test"]["inputs"][0] == "" and len(bytes.fromhex(meta["self_test"]["inputs"][3])) == 40
+    # every byte value occurs in some input: every embedding row takes part
+    assert set(b"".join(bytes.fromhex(x) for x in meta["self_test"]["inputs"])) == set(range(256))
     path = tmp_path / "m.safetensors"
     ex.save(path, int_model, meta)
     im, meta2 = ex.load(path)
@@ -318,9 +320,12 @@ def test_export_round_trip(tmp_path, int_model):
 
 
 def test_export_detects_tampering(tmp_path, int_model):
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save_file as save_raw
     meta = ex.make_metadata(int_model, 16)
     path = tmp_path / "m.safetensors"
+
+    def save_file(tensors, where, metadata):  # sealed as the exporter seals, so later checks run
+        save_raw(tensors, where, metadata=dict(metadata, eqinfo_sha256=ex.metadata_sha256(metadata["eqinfo"])))
     # a changed weight: content hash mismatch
     t = dict(int_model.tensors)
     w = t["l1.w2.weight"].copy()
@@ -338,6 +343,35 @@ def test_export_detects_tampering(tmp_path, int_model):
     save_file(dict(int_model.tensors), str(path), metadata={"eqinfo": json.dumps(bad)})
     with pytest.raises(ValueError, match="format"):
         ex.load(path)
+    # the metadata changed after sealing (an informational field), or never sealed
+    save_raw(dict(int_model.tensors), str(path),
+             metadata={"eqinfo": json.dumps(dict(meta, note="x")), "eqinfo_sha256": ex.metadata_sha256(json.dumps(meta))})
+    with pytest.raises(ValueError, match="eqinfo_sha256"):
+        ex.load(path)
+    save_raw(dict(int_model.tensors), str(path), metadata={"eqinfo": json.dumps(meta)})
+    with pytest.raises(ValueError, match="eqinfo_sha256"):
+        ex.load(path)
+
+
+def test_reseal_upgrades_an_old_export_and_refuses_damaged_tensors(tmp_path, int_model):
+    """An export from before eqinfo_sha256 and the all-bytes self-test input: --reseal gives it
+    both, leaves the tensors and the other fields alone, and will not seal damaged tensors."""
+    from safetensors.numpy import save_file
+    meta = ex.make_metadata(int_model, 16, training={"steps": 3})
+    old = json.loads(json.dumps(meta))
+    old["self_test"] = {k: v[:6] if isinstance(v, list) else v for k, v in old["self_test"].items()}
+    path = tmp_path / "old.safetensors"
+    save_file(dict(int_model.tensors), str(path), metadata={"eqinfo": json.dumps(old)})
+    ex.main(["--reseal", str(path)])
+    im, meta2 = ex.load(path)
+    assert meta2 == json.loads(json.dumps(meta))
+    assert all(np.array_equal(im.tensors[k], v) for k, v in int_model.tensors.items())
+    t = dict(int_model.tensors)
+    t["embed"] = t["embed"].copy()
+    t["embed"][7, 0] += 1
+    save_file(t, str(path), metadata={"eqinfo": json.dumps(old)})
+    with pytest.raises(ValueError, match="damaged"):
+        ex.reseal(path)
 
 
 def test_constants():

@@ -3,7 +3,9 @@
 // in-memory copy (SafetensorsFile), everything validated at load.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -11,6 +13,7 @@
 
 #include "eqinfo/m1/integer_ops.hpp"
 #include "eqinfo/safetensors.hpp"
+#include "eqinfo/sha256.hpp"
 
 namespace eqinfo::m1 {
 
@@ -37,10 +40,20 @@ struct TransformerLayer {
   std::span<const std::int32_t> rel_bias;  // [num_buckets][H]
 };
 
-// The "eqinfo" metadata of an M1 file as a JSON object.
+// How to give a file exported before a check existed what it lacks.
+inline constexpr const char* kResealHint = "re-seal it: python -m eqinfo.m1.export --reseal PATH";
+
+// The "eqinfo" metadata of an M1 file as a JSON object, after checking it
+// against its SHA-256 ("eqinfo_sha256", a safetensors metadata key of its
+// own): a damaged byte anywhere in it, informational fields included, is
+// refused rather than read (docs/integer_m1.md, "File").
 inline nlohmann::json eqinfo_metadata(const SafetensorsFile& file) {
   const auto it = file.metadata().find("eqinfo");
   if (it == file.metadata().end()) throw file.error("no 'eqinfo' metadata: not an eqinfo M1 export");
+  const auto digest = file.metadata().find("eqinfo_sha256");
+  if (digest == file.metadata().end()) throw file.error(std::string("lacks 'eqinfo_sha256' (exported before it was checked): ") + kResealHint);
+  if (sha256_hex(it->second) != digest->second)
+    throw file.error("'eqinfo' metadata does not match its eqinfo_sha256: the file is damaged");
   auto metadata = nlohmann::json::parse(it->second, nullptr, false);
   if (metadata.is_discarded() || !metadata.is_object()) throw file.error("'eqinfo' metadata is not a JSON object");
   return metadata;
@@ -103,6 +116,9 @@ struct TransformerWeights {
     if (c.n_layers == 0 || c.n_layers > 64) throw file.error("n_layers must be in [1, 64]");
     if (c.rel_num_buckets == 0 || c.rel_max_distance == 0 || c.rel_max_distance > 65536) throw file.error("bad relative-bias sizes");
 
+    if (c.head_dim() > kMaxHeadDim) throw file.error("head size d_model / n_heads > 128 breaks the q.k bound (h A^2 < 2^31)");
+    verify_content_hash(file, metadata);
+
     const std::size_t d = c.d_model, F = c.mlp_dim, V = c.vocab_size, H = c.n_heads;
     embed = file.tensor("embed", TensorDType::kI32, {V, d}).as<std::int32_t>();
     rel_bucket = file.tensor("rel_bucket", TensorDType::kI32, {c.rel_max_distance + 1}).as<std::int32_t>();
@@ -147,6 +163,59 @@ struct TransformerWeights {
       layers.push_back(layer);
     }
     out = linear("out", V, d);
+    check_bounds(file);
+  }
+
+  // The largest head size h for which a q.k dot product of h terms, each at
+  // most A^2, fits int32: 128 A^2 < 2^31 <= 129 A^2.
+  static constexpr std::size_t kMaxHeadDim = 128;
+
+ private:
+  // "content_hash": SHA-256 of every tensor's bytes, tensors in ascending
+  // byte order of their names (the order of file.tensors()). Checked before
+  // any value is read, so a flipped bit is named for what it is.
+  static void verify_content_hash(const SafetensorsFile& file, const nlohmann::json& metadata) {
+    const auto stored = metadata.find("content_hash");
+    if (stored == metadata.end() || !stored->is_string()) throw file.error("metadata lacks 'content_hash'");
+    Sha256 h;
+    for (const auto& [name, tensor] : file.tensors()) h.bytes(tensor.bytes);
+    const std::string actual = h.hex();
+    if (actual != stored->get<std::string>())
+      throw file.error("tensors hash to " + actual + ", the file's content_hash is " + stored->dump() + ": the file is damaged");
+  }
+
+  // The bounds of docs/integer_m1.md that let the kernel use int32 where the
+  // spec says int32 (integer_model.check_bounds in the reference): the
+  // exporter guarantees them, and a file that breaks them would overflow, so
+  // the loader re-checks them instead of trusting the file. With every
+  // accumulator |acc_j| <= A sum_i |W[j, i]|:
+  // |score requant| + max |rel_bias| <= 2^30 - 1, |logit| <= 2^30 - 1, and
+  // |residual update| + R < 2^31.
+  void check_bounds(const SafetensorsFile& file) const {
+    constexpr std::int64_t kHalfRange = (std::int64_t{1} << 30) - 1, kInt32Range = std::int64_t{1} << 31;
+    // Largest |requant(acc, M, s)| over |acc| <= acc_bound (rounding adds at most 1);
+    // acc_bound < 2^31 and M < 2^31, so the product fits int64.
+    const auto requant_bound = [](std::int64_t acc_bound, std::int64_t mult, int shift) { return ((acc_bound * mult) >> shift) + 1; };
+    const auto output_bound = [&](const QuantizedLinear& l) {
+      std::int64_t worst = 0;
+      for (std::size_t j = 0; j < l.out; ++j) {
+        std::int64_t abs_sum = 0;
+        for (std::size_t i = 0; i < l.in; ++i) abs_sum += std::abs(std::int64_t{l.weight[j * l.in + i]});
+        worst = std::max(worst, requant_bound(kActivationClamp * abs_sum, l.mult[j], l.shift));
+      }
+      return worst;
+    };
+    const std::int64_t dot_bound = static_cast<std::int64_t>(config.head_dim()) * kActivationClamp * kActivationClamp;
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const auto& l = layers[i];
+      std::int64_t bias = 0;
+      for (auto b : l.rel_bias) bias = std::max(bias, std::abs(std::int64_t{b}));
+      if (requant_bound(dot_bound, l.score_mult, l.score_shift) + bias > kHalfRange)
+        throw file.error("layer " + std::to_string(i) + ": attention scores may exceed 2^30 (docs/integer_m1.md bounds)");
+      if (output_bound(l.o) + kResidualClamp >= kInt32Range || output_bound(l.w2) + kResidualClamp >= kInt32Range)
+        throw file.error("layer " + std::to_string(i) + ": a residual update may overflow int32 (docs/integer_m1.md bounds)");
+    }
+    if (output_bound(out) > kHalfRange) throw file.error("logits may exceed 2^30 (docs/integer_m1.md bounds)");
   }
 };
 

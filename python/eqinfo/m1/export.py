@@ -5,10 +5,15 @@
 
 (--ckpt runs/m1-3m/ckpt.pt instead of --weights/--config takes both from a training checkpoint.)
 
-The file holds the integer tensors and one metadata key, "eqinfo": a JSON string with format,
+    PYTHONPATH=python python -m eqinfo.m1.export --reseal models/m1-3m.safetensors
+
+(--reseal: rewrite an older export's self-test and eqinfo_sha256 in place, tensors unchanged.)
+
+The file holds the integer tensors and two metadata keys: "eqinfo", a JSON string with format,
 version, architecture, frequency_bits, vocab, quantization (grids, clamps, conventions),
-training provenance, content_hash, self_test and eval. See docs/integer_m1.md, "File".
-`load()` reads a file back, recomputes content_hash and the self-test, and refuses a mismatch.
+training provenance, content_hash, self_test and eval; and "eqinfo_sha256", the SHA-256 of that
+string. See docs/integer_m1.md, "File". `load()` reads a file back, checks both digests and the
+self-test, and refuses a mismatch.
 """
 from __future__ import annotations
 
@@ -29,11 +34,19 @@ LONG_TEXT = ("The quick brown fox jumps over the lazy dog. " * 5)[:200]  # > max
 
 
 def self_test_inputs() -> list[bytes]:
-    """Fixed self-test inputs (each is evaluated as the context [EOS] + input)."""
+    """Fixed self-test inputs (each is evaluated as the context [EOS] + input).
+
+    The last one holds every byte value, so that every embedding row takes part: the C++ loader
+    refuses a self-test that leaves one out (a damaged row it skips would go unseen)."""
     ko = KOREAN_40.encode("utf-8")
     assert len(ko) == 40
     rnd = hashlib.sha256(b"eqinfo-m1 self-test").digest()      # 32 pseudo-random bytes
-    return [b"", b"The ", b"Hello, world!", ko, rnd, LONG_TEXT.encode("ascii")]
+    return [b"", b"The ", b"Hello, world!", ko, rnd, LONG_TEXT.encode("ascii"), bytes(range(256))]
+
+
+def metadata_sha256(raw: str) -> str:
+    """The "eqinfo_sha256" key: SHA-256 of the "eqinfo" metadata string's UTF-8 bytes."""
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
 def content_hash(tensors: dict[str, np.ndarray]) -> str:
@@ -98,7 +111,8 @@ def save(path: Path, im, meta: dict):
     from safetensors.numpy import save_file
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    save_file(dict(im.tensors), str(tmp), metadata={"eqinfo": json.dumps(meta, sort_keys=True)})
+    raw = json.dumps(meta, sort_keys=True)
+    save_file(dict(im.tensors), str(tmp), metadata={"eqinfo": raw, "eqinfo_sha256": metadata_sha256(raw)})
     os.chmod(tmp, 0o644)
     os.replace(tmp, path)
 
@@ -110,9 +124,13 @@ def load(path: str | Path, verify: bool = True):
     from .config import M1Config
     from .integer_model import IntegerM1
     with safe_open(str(path), framework="numpy") as f:
-        raw = (f.metadata() or {}).get("eqinfo")
+        file_meta = f.metadata() or {}
+    raw = file_meta.get("eqinfo")
     if raw is None:
         raise ValueError(f"{path}: no 'eqinfo' metadata")
+    if verify and file_meta.get("eqinfo_sha256") != metadata_sha256(raw):
+        raise ValueError(f"{path}: 'eqinfo' metadata does not match its eqinfo_sha256 (absent in "
+                         f"files exported before it was checked: python -m eqinfo.m1.export --reseal)")
     meta = json.loads(raw)
     if meta.get("format") != FORMAT or meta.get("version") != VERSION:
         raise ValueError(f"{path}: format {meta.get('format')} v{meta.get('version')}, "
@@ -128,6 +146,19 @@ def load(path: str | Path, verify: bool = True):
         if got["inputs"] != st["inputs"] or got["table_hashes"] != st["table_hashes"]:
             raise ValueError(f"{path}: self-test failed: {got['table_hashes']} != {st['table_hashes']}")
     return im, meta
+
+
+def reseal(path: Path) -> dict:
+    """Rewrites an older export's self-test (the current inputs) and its eqinfo_sha256, in place
+    and atomically; the tensors and every other field stay as they are. The content hash is
+    checked first, so damaged tensors are never sealed as good."""
+    im, meta = load(path, verify=False)
+    if content_hash(im.tensors) != meta["content_hash"]:
+        raise ValueError(f"{path}: content hash mismatch: the tensors are damaged, not resealing")
+    meta["self_test"] = self_test(im, int(meta["self_test"]["frequency_bits"]))
+    save(path, im, meta)
+    load(path)
+    return meta
 
 
 def quantization_info(im, cal) -> dict:
@@ -151,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", type=Path, help="state_dict .pt (e.g. runs/m1-3m/weights_best.pt)")
     p.add_argument("--config", type=Path, help="config.json of the run")
     p.add_argument("--ckpt", type=Path, help="training checkpoint (instead of --weights/--config)")
+    p.add_argument("--reseal", type=Path, metavar="FILE",
+                   help="rewrite FILE's self-test and eqinfo_sha256 in place (tensors unchanged)")
     p.add_argument("--out", type=Path, default=Path("models/m1-3m.safetensors"))
     p.add_argument("--frequency-bits", type=int, default=16)
     p.add_argument("--calib-windows", type=int, default=512)
@@ -165,6 +198,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    if args.reseal is not None:
+        meta = reseal(args.reseal)
+        print(f"[export] resealed {args.reseal}: self-test {len(meta['self_test']['inputs'])} inputs, "
+              f"content_hash {meta['content_hash'][:16]}...", flush=True)
+        return meta
     import torch
 
     from ..data import default_data_path, load_split
