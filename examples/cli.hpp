@@ -13,11 +13,14 @@
 #include <optional>
 #include <set>
 #include <stdexcept>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <eqinfo/file_io.hpp>
 #include <eqinfo/tokenizer_factory.hpp>
+#include <eqinfo/utf8.hpp>
 
 namespace eqinfo::cli {
 
@@ -68,9 +71,12 @@ class Arguments {
   // outside the range is refused, never wrapped (std::stoul would take "-1"
   // as 2^64 - 1 and a cast would then cut 2^32 + 8 to 8).
   [[nodiscard]] unsigned get_unsigned(const std::string& flag, unsigned fallback, unsigned min, unsigned max) const {
+    return static_cast<unsigned>(get_u64(flag, fallback, min, max));
+  }
+  [[nodiscard]] std::uint64_t get_u64(const std::string& flag, std::uint64_t fallback, std::uint64_t min, std::uint64_t max) const {
     if (!has(flag)) return fallback;
     const std::string v = get(flag, "");
-    unsigned x = 0;
+    std::uint64_t x = 0;
     const auto [end, error] = std::from_chars(v.data(), v.data() + v.size(), x);
     const bool digits_only = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
     if (!digits_only || error != std::errc() || end != v.data() + v.size() || x < min || x > max)
@@ -170,7 +176,10 @@ inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
 
 // The whole of `path` ("-": stdin), which may be any readable file (a pipe
 // or FIFO included: inputs, unlike models, are not required to be regular).
-inline std::string read_all(const std::string& path) {
+// Reads INPUT through fn(std::istream&): "-" is stdin. A read error is
+// reported naming the input.
+template <class F>
+void with_input(const std::string& path, F&& fn) {
   const bool from_stdin = path == "-";
   std::ifstream file;
   if (!from_stdin) {
@@ -180,12 +189,17 @@ inline std::string read_all(const std::string& path) {
   std::istream& in = from_stdin ? std::cin : file;
   const std::string name = from_stdin ? "stdin" : path;
   try {
-    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw file_error(name, "cannot read");
-    return content;
+    fn(in);
   } catch (const std::bad_alloc&) {
     throw file_error(name, "does not fit in memory");
   }
+  if (in.bad()) throw file_error(name, "cannot read");
+}
+
+inline std::string read_all(const std::string& path) {
+  std::string content;
+  with_input(path, [&](std::istream& in) { content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()); });
+  return content;
 }
 
 // Writes OUTPUT through fn(std::ostream&): "-" is stdout (flushed and

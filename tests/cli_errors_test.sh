@@ -3,7 +3,9 @@
 # truncated or damaged gzip corpora, numeric flags that do not fit, model
 # paths that are FIFOs or devices, token-file headers with reserved bytes
 # set; a failed write (full disk, missing directory) exits non-zero with its
-# cause, leaves an earlier output file untouched and no temporary file.
+# cause, leaves an earlier output file untouched and no temporary file;
+# decoded output beyond the limits, and jsonl output of text that is not
+# UTF-8, are refused with nothing written.
 # Every check compares the exact first line of stderr ("tool: file: what").
 # Usage: cli_errors_test.sh BIN_DIR
 set -uo pipefail
@@ -150,6 +152,41 @@ else
   refused 1 "eqinfo-encode: stdin: does not fit in memory" \
     bash -c 'ulimit -v 300000; exec "$@" </dev/zero' capped "$bin/eqinfo-encode" --method=bytes - "$work/x.tok"
 fi
+
+# 7. Output limits. A small gzip token file inflates to far more text than
+# it holds (a 1 MB file to 1 GiB, with status ok, before): beyond 16 MiB a
+# gzip token file may give at most --max-ratio (100) bytes of text per byte.
+head -c 40000000 /dev/zero | tr '\0' a >"$work/aaa.txt"
+"$bin/eqinfo-encode" --method=gzip "$work/aaa.txt" "$work/bomb.tok"
+limit=$((16777216 + 100 * $(stat -c %s "$work/bomb.tok")))
+echo "earlier" >"$work/decoded.txt"
+refused 1 "eqinfo-decode: $work/bomb.tok: the decoded text reached the limit of $limit bytes; nothing was written (--max-output and --max-ratio raise it)" \
+  "$bin/eqinfo-decode" "$work/bomb.tok" "$work/decoded.txt"
+checks=$((checks + 1))
+[ "$(cat "$work/decoded.txt")" = "earlier" ] || fail "a refused decode changed the earlier output"
+checks=$((checks + 1))
+"$bin/eqinfo-decode" --max-ratio=5000 "$work/bomb.tok" "$work/decoded.txt" && cmp -s "$work/decoded.txt" "$work/aaa.txt" ||
+  fail "--max-ratio 5000 did not decode the 40 MB document"
+refused 1 "eqinfo-decode: $work/bomb.tok: the decoded text reached the limit of 1000 bytes; nothing was written (--max-output raises it)" \
+  "$bin/eqinfo-decode" --max-output=1000 --max-ratio=5000 "$work/bomb.tok" "$work/decoded.txt"
+"$bin/eqinfo-encode" --method=bytes "$work/big.txt" "$work/big.tok"
+refused 1 "eqinfo-decode: $work/big.tok: the decoded text reached the limit of 1000 bytes; nothing was written (--max-output raises it)" \
+  "$bin/eqinfo-decode" --max-output=1000 "$work/big.tok" -
+refused 2 "eqinfo-decode: --max-ratio expects an integer in [1, 4294967296], got '0'" \
+  "$bin/eqinfo-decode" --max-ratio=0 "$work/big.tok" -
+
+# 8. Text that is not UTF-8 is never altered silently: jsonl output (JSON
+# holds Unicode only) is refused, naming the document and byte; raw keeps it
+# byte for byte. (It became U+FFFD with exit 0 before.)
+printf 'ab\377cd' >"$work/latin.txt"
+"$bin/eqinfo-encode" --method=bytes "$work/latin.txt" "$work/latin.tok"
+refused 1 "eqinfo-decode: $work/latin.tok: document 0 is not valid UTF-8 (byte 2), which JSON cannot hold; nothing was written (use --output-format raw)" \
+  "$bin/eqinfo-decode" --output-format=jsonl "$work/latin.tok" -
+checks=$((checks + 1))
+[ ! -s "$work/stdout" ] || fail "a refused jsonl decode wrote to stdout"
+checks=$((checks + 1))
+"$bin/eqinfo-decode" "$work/latin.tok" "$work/latin.raw" && cmp -s "$work/latin.raw" "$work/latin.txt" ||
+  fail "raw output did not keep the bytes"
 
 echo "$((checks - failures)) passed, $failures failed"
 [ "$failures" -eq 0 ]

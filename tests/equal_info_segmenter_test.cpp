@@ -675,6 +675,19 @@ void check_grouped(const M& model, const std::vector<std::string>& docs) {
   REQUIRE(r.ok());
   REQUIRE(r.windows == stats.windows);
   REQUIRE(r.documents == docs);
+  // Under an output limit the sequential decoder stops exactly there.
+  std::string all;
+  for (const auto& d : docs) all += d;
+  for (std::size_t limit : {all.size() - 1, all.size() / 2, std::size_t{0}}) {
+    DecodeResult limited;
+    limited.output_limit = limit;
+    segmenter.decode(bits, limited);
+    std::string got;
+    for (const auto& d : limited.documents) got += d;
+    CHECK(limited.issues == eqinfo::kOutputLimit);
+    CHECK(got == all.substr(0, limit));
+    CHECK(limited.output_bytes == limit);
+  }
 }
 
 }  // namespace

@@ -373,3 +373,51 @@ TEST_CASE("The model registry: each loader takes its prefix, an M1 file fixes P,
                     Catch::Contains("tables are 16-bit"));
   CHECK_THROWS_WITH(make_tokenizer({.method = Method::kStaticAc, .model = m1}), Catch::Contains("staticac needs --model static:PATH"));
 }
+
+TEST_CASE("Decode stops at the output limit for every method, keeping a prefix of the text", "[factory][limits]") {
+  const TempModelFile model_file(doc_counts());
+  const std::vector<std::string> docs{std::string(3000, 'a'), "A second document, with more words in it.", "",
+                                      std::string("bin\0ary\xff", 8), "end"};
+  std::string all;
+  for (const auto& d : docs) all += d;
+  const std::vector<TokenizerSpec> specs{
+      {.method = Method::kBytes},
+      {.method = Method::kGzip, .token_bits = 8},
+      {.method = Method::kGzipRaw, .token_bits = 13},
+      {.method = Method::kAc, .token_bits = 16, .model = "uniform"},
+      {.method = Method::kStaticAc, .token_bits = 8, .model = "static:" + model_file.path()},
+      {.method = Method::kEqualInfo, .window_bits = 16, .token_bits = 16, .model = "uniform"},
+      {.method = Method::kEqualInfo, .window_bits = 32, .token_bits = 8, .model = "static:" + model_file.path()},
+  };
+  for (const auto& spec : specs) {
+    const auto tok = make_tokenizer(spec);
+    INFO(eqinfo::method_name(spec.method) << " b=" << spec.window_bits << " N=" << spec.token_bits);
+    const auto tokens = tok->encode_documents(views(docs));
+    for (std::size_t limit : {all.size(), all.size() - 1, std::size_t{3001}, std::size_t{2999}, std::size_t{1}, std::size_t{0}}) {
+      INFO("limit " << limit);
+      const DecodeResult r = tok->decode(tokens, eqinfo::DecodeLimits{.max_output_bytes = limit});
+      std::string got;
+      for (const auto& d : r.documents) got += d;
+      CHECK(r.output_bytes == got.size());
+      if (limit == all.size()) {
+        CHECK(r.ok());
+        CHECK(r.documents == docs);
+      } else {
+        // Stopped at the limit with nothing else flagged, the documents a
+        // prefix of the text: exactly `limit` bytes of it (gzip cuts its last
+        // inflate block there), except that Equal-Info decodes a batch of
+        // windows in lockstep and keeps those before the first unfinished one.
+        CHECK(r.issues == eqinfo::kOutputLimit);
+        CHECK(got.size() <= limit);
+        CHECK(got == all.substr(0, got.size()));
+        if (spec.method != Method::kEqualInfo) CHECK(got.size() == limit);
+        CHECK_THAT(r.describe(), Catch::Contains("output limit reached"));
+      }
+    }
+    // Decoding from a token vector given up (eqinfo-decode's path) is the same decode.
+    std::vector<Token> owned = tokens;
+    const DecodeResult moved = tok->decode(std::move(owned));
+    CHECK(moved.documents == docs);
+    CHECK(moved.output_bytes == all.size());
+  }
+}

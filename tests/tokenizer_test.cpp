@@ -147,10 +147,10 @@ TEST_CASE("An empty batch of documents is zero tokens, and zero tokens are zero 
   const ArithmeticTokenizer<UniformModel<14>, 8> ac(UniformModel<14>{});
   CHECK(eq.encode_documents({}).empty());
   CHECK(ac.encode_documents({}).empty());
-  const auto e = eq.decode({});
+  const auto e = eq.decode(std::span<const eqinfo::Token>{});
   CHECK(e.ok());
   CHECK(e.documents.empty());
-  const auto a = ac.decode({});
+  const auto a = ac.decode(std::span<const eqinfo::Token>{});
   CHECK(a.ok());
   CHECK(a.documents.empty());
   // The empty document is not zero tokens: its EOS is coded.

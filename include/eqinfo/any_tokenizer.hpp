@@ -109,11 +109,15 @@ class AnyTokenizer {
     return in_groups(documents, threads, stats, [&](Documents group, WindowStats* s) { return encode_bits(group, s); });
   }
 
-  DecodeResult decode(std::span<const Token> tokens) const { return do_decode(tokens); }
+  DecodeResult decode(std::span<const Token> tokens, DecodeLimits limits = {}) const { return do_decode(tokens, limits); }
+  // The same, letting go of `tokens` as soon as they are no longer needed
+  // (eqinfo-decode: a token file is held once while its documents grow).
+  DecodeResult decode(std::vector<Token>&& tokens, DecodeLimits limits = {}) const { return do_decode_owned(std::move(tokens), limits); }
   // decode of each stream, the streams spread over `threads` threads.
   std::vector<DecodeResult> decode_each(std::span<const std::vector<Token>> streams, std::size_t threads) const {
     check_threads(threads);
-    return parallel_map<DecodeResult>(streams.size(), threads, [&](std::size_t i) { return decode(streams[i]); });
+    return parallel_map<DecodeResult>(streams.size(), threads,
+                                      [&](std::size_t i) { return decode(std::span<const Token>(streams[i])); });
   }
 
   // The header a token file written by this tokenizer carries.
@@ -153,7 +157,8 @@ class AnyTokenizer {
   virtual std::vector<Token> do_encode_documents(std::span<const std::string_view> documents, WindowStats* stats) const = 0;
   virtual std::vector<std::vector<Token>> do_encode_each(std::span<const std::string_view> documents, WindowStats* stats) const = 0;
   virtual std::vector<BitVector> do_encode_bits(std::span<const std::string_view> documents, WindowStats* stats) const = 0;
-  virtual DecodeResult do_decode(std::span<const Token> tokens) const = 0;
+  virtual DecodeResult do_decode(std::span<const Token> tokens, DecodeLimits limits) const = 0;
+  virtual DecodeResult do_decode_owned(std::vector<Token>&& tokens, DecodeLimits limits) const = 0;
 };
 
 // Tokenizers whose tokens are a chunked bitstream (all but Bytes).
@@ -184,7 +189,16 @@ class AnyTokenizerOf final : public AnyTokenizer {
       throw std::invalid_argument("method '" + std::string(method_name(static_cast<Method>(header_.method))) +
                                   "' has no bitstream: its tokens are not chunked bits");
   }
-  DecodeResult do_decode(std::span<const Token> tokens) const override { return tokenizer_.decode(tokens); }
+  DecodeResult do_decode(std::span<const Token> tokens, DecodeLimits limits) const override { return tokenizer_.decode(tokens, limits); }
+  DecodeResult do_decode_owned(std::vector<Token>&& tokens, DecodeLimits limits) const override {
+    if constexpr (BitTokenizer<Tok>) {
+      return tokenizer_.decode(std::move(tokens), limits);
+    } else {  // Bytes decodes its tokens in place
+      DecodeResult result = tokenizer_.decode(std::span<const Token>(tokens), limits);
+      std::vector<Token>().swap(tokens);
+      return result;
+    }
+  }
 
   Tok tokenizer_;
   TokenFileHeader header_;

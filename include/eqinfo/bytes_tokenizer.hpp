@@ -35,8 +35,9 @@ class BytesTokenizer {
     for (auto d : documents) tokens.push_back(encode_documents(std::span<const std::string_view>(&d, 1), stats));
     return tokens;
   }
-  DecodeResult decode(std::span<const Token> tokens) const {
+  DecodeResult decode(std::span<const Token> tokens, DecodeLimits limits = {}) const {
     DecodeResult result;
+    result.output_limit = limits.max_output_bytes;
     std::string current;
     bool open = false;
     for (Token t : tokens) {
@@ -45,17 +46,18 @@ class BytesTokenizer {
         break;
       }
       if (t == kEos) {
-        result.documents.push_back(std::move(current));
+        result.add_document(std::move(current));
         current.clear();
         open = false;
       } else {
+        if (!result.room_for(current.size() + 1)) break;
         current.push_back(static_cast<char>(t));
         open = true;
       }
     }
     if (open) {
-      result.documents.push_back(std::move(current));
-      result.issues |= kUnterminatedDocument;
+      result.add_document(std::move(current));
+      if (!result.stopped_at_limit()) result.issues |= kUnterminatedDocument;
     }
     return result;
   }

@@ -168,49 +168,72 @@ class EqualInfoSegmenter {
   }
 
   // Decodes every whole window of bits[0, size); returns the bits consumed.
+  // Each window's text goes into its document as soon as its batch is done,
+  // so memory follows the output, not the number of windows (one string per
+  // window was ~20x the token file).
   std::size_t decode(const BitVector& bits, DecodeResult& result) const {
     const std::size_t windows = bits.size() / WindowBits;
-    std::vector<std::string> text(windows);
-    std::vector<char> ends_document(windows, 0);
+    DocumentAssembler documents(result);
     if constexpr (ModelResetEvery == 1)
-      decode_independent(bits, text, ends_document);
+      decode_independent(bits, windows, documents);
     else
-      decode_sequential(bits, text, ends_document);
-    // Windows ending in EOS close a document; the rest continue it.
-    std::string current;
-    bool open = false;
-    for (std::size_t w = 0; w < windows; ++w) {
-      current += text[w];
-      open = true;
-      if (ends_document[w]) {
-        result.documents.push_back(std::move(current));
-        current.clear();
-        open = false;
-      }
-    }
-    if (open) {
-      result.documents.push_back(std::move(current));
-      result.issues |= kUnterminatedDocument;
-    }
-    result.windows += windows;
+      decode_sequential(bits, windows, documents);
+    documents.finish();
     return windows * WindowBits;
   }
 
   [[nodiscard]] const M& model() const noexcept { return *model_; }
 
  private:
+  // Joins windows into documents: a window ending in EOS closes its document,
+  // the rest continue it. Counts the windows it was given.
+  class DocumentAssembler {
+   public:
+    explicit DocumentAssembler(DecodeResult& result) : result_(result) {}
+    [[nodiscard]] DecodeResult& result() noexcept { return result_; }
+    // The bytes of the open document: what room_for() must count besides a window's own.
+    [[nodiscard]] std::size_t open_bytes() const noexcept { return current_.size(); }
+    void add_window(std::string_view text, bool ends_document) {
+      current_ += text;
+      open_ = true;
+      ++result_.windows;
+      if (ends_document) {
+        result_.add_document(std::move(current_));
+        current_.clear();
+        open_ = false;
+      }
+    }
+    // The stream ended inside a document (or decoding stopped at the output limit).
+    void finish() {
+      if (!open_) return;
+      result_.add_document(std::move(current_));
+      if (!result_.stopped_at_limit()) result_.issues |= kUnterminatedDocument;
+    }
+
+   private:
+    DecodeResult& result_;
+    std::string current_;
+    bool open_ = false;
+  };
+
   // Windows are independent, so they are decoded `decode_batch` at a time in
-  // lockstep, giving batch-capable models one call per step.
-  void decode_independent(const BitVector& bits, std::vector<std::string>& text, std::vector<char>& ends_document) const {
-    const std::size_t windows = text.size();
+  // lockstep, giving batch-capable models one call per step. The output
+  // limit is checked per symbol against everything decoded so far.
+  void decode_independent(const BitVector& bits, std::size_t windows, DocumentAssembler& documents) const {
+    DecodeResult& result = documents.result();
     std::vector<typename M::Context> contexts;
     std::vector<WindowDecoder> decoders;
     std::vector<std::size_t> active;
     std::vector<typename M::Context*> batch;
+    std::vector<std::string> text;
+    std::vector<char> ends_document, done;
     for (std::size_t first = 0; first < windows; first += decode_batch_) {
       const std::size_t count = std::min(decode_batch_, windows - first);
       contexts.clear();
       decoders.assign(count, WindowDecoder{});
+      text.assign(count, std::string());
+      ends_document.assign(count, 0);
+      done.assign(count, 0);
       active.clear();
       for (std::size_t i = 0; i < count; ++i) {
         contexts.push_back(model_->new_context());
@@ -218,45 +241,67 @@ class EqualInfoSegmenter {
         decoders[i].begin(bits, (first + i) * WindowBits);
         active.push_back(i);
       }
-      while (!active.empty()) {
+      std::size_t batch_bytes = 0;
+      bool full = false;
+      while (!active.empty() && !full) {
         batch.clear();
         for (auto i : active) batch.push_back(&contexts[i]);
         prepare_batch(*model_, std::span<typename M::Context* const>(batch));
         std::size_t kept = 0;
         for (auto i : active) {
           const auto s = decoders[i].next(model_->predict(contexts[i]));
-          if (!s) continue;
-          if (*s == kEos) {
-            ends_document[first + i] = 1;
+          if (!s || *s == kEos) {
+            ends_document[i] = s.has_value();
+            done[i] = 1;
             continue;
           }
-          text[first + i].push_back(static_cast<char>(*s));
+          if (!result.room_for(documents.open_bytes() + batch_bytes + 1)) {
+            full = true;
+            break;
+          }
+          text[i].push_back(static_cast<char>(*s));
+          ++batch_bytes;
           model_->advance(contexts[i], *s);
           active[kept++] = i;
         }
         active.resize(kept);
+      }
+      // At the limit the documents stay a prefix of the stream's text: the
+      // windows up to the first unfinished one, that one cut where it stopped.
+      for (std::size_t i = 0; i < count; ++i) {
+        documents.add_window(text[i], ends_document[i] != 0);
+        if (!done[i]) return;
       }
     }
   }
 
   // ModelResetEvery > 1: the model context runs on across the windows of a
   // group, and groups restart at every document.
-  void decode_sequential(const BitVector& bits, std::vector<std::string>& text, std::vector<char>& ends_document) const {
+  void decode_sequential(const BitVector& bits, std::size_t windows, DocumentAssembler& documents) const {
+    DecodeResult& result = documents.result();
     auto ctx = model_->new_context();
     WindowDecoder decoder;
     std::size_t window_in_document = 0;
-    for (std::size_t w = 0; w < text.size(); ++w) {
+    std::string text;
+    for (std::size_t w = 0; w < windows; ++w) {
       if (window_in_document % ModelResetEvery == 0) model_->reset(ctx);
       decoder.begin(bits, w * WindowBits);
+      text.clear();
+      bool ends_document = false;
       while (const auto s = decoder.next(model_->predict(ctx))) {
         if (*s == kEos) {
-          ends_document[w] = 1;
+          ends_document = true;
           break;
         }
-        text[w].push_back(static_cast<char>(*s));
+        if (!result.room_for(documents.open_bytes() + text.size() + 1)) {
+          documents.add_window(text, false);
+          return;
+        }
+        text.push_back(static_cast<char>(*s));
         model_->advance(ctx, *s);
       }
-      window_in_document = ends_document[w] ? 0 : window_in_document + 1;
+      documents.add_window(text, ends_document);
+      window_in_document = ends_document ? 0 : window_in_document + 1;
     }
   }
 

@@ -49,8 +49,9 @@ class GzipSegmenter {
     std::size_t pos = 0;
     while (pos < bits.size()) {
       std::string document;
-      const auto [status, consumed] = inflate(bits, pos, document);
-      result.documents.push_back(std::move(document));
+      const auto [status, consumed] = inflate(bits, pos, document, result);
+      result.add_document(std::move(document));
+      if (result.stopped_at_limit()) return bits.size();
       if (status != Z_STREAM_END) {
         result.issues |= (status == Z_BUF_ERROR ? kUnterminatedDocument : kCorruptStream);
         return bits.size();
@@ -87,8 +88,10 @@ class GzipSegmenter {
   // on token boundaries, which need not be byte boundaries), feeding zlib a
   // slice at a time.  Returns zlib's final status (Z_STREAM_END when the
   // stream ended; Z_BUF_ERROR when the input ran out first) and the bytes it
-  // consumed.
-  std::pair<int, std::size_t> inflate(const BitVector& bits, std::size_t pos, std::string& out) const {
+  // consumed. Stops, cutting `out` at the limit, once it would pass
+  // `result`'s output limit: deflate expands up to ~1,032x, so a 1 MB token
+  // file could ask for a gigabyte.
+  std::pair<int, std::size_t> inflate(const BitVector& bits, std::size_t pos, std::string& out, DecodeResult& result) const {
     z_stream zs{};
     if (inflateInit2(&zs, window_bits()) != Z_OK) throw std::runtime_error("zlib inflateInit2 failed");
     const std::size_t total_bytes = (bits.size() - pos) / 8;
@@ -109,7 +112,12 @@ class GzipSegmenter {
       zs.next_out = buf;
       zs.avail_out = sizeof buf;
       rc = ::inflate(&zs, Z_NO_FLUSH);
-      out.append(reinterpret_cast<char*>(buf), sizeof buf - zs.avail_out);
+      const std::size_t produced = sizeof buf - zs.avail_out;
+      if (!result.room_for(out.size() + produced)) {
+        out.append(reinterpret_cast<char*>(buf), result.output_limit - result.output_bytes - out.size());
+        break;
+      }
+      out.append(reinterpret_cast<char*>(buf), produced);
     }
     const std::size_t consumed = zs.total_in;
     inflateEnd(&zs);

@@ -81,10 +81,12 @@ class NoWindowsSegmenter {
           terminated = mirror.termination_bits() <= available;
           break;
         }
+        if (!result.room_for(document.size() + 1)) break;
         document.push_back(static_cast<char>(s));
         model_->advance(ctx, s);
       }
-      result.documents.push_back(std::move(document));
+      result.add_document(std::move(document));
+      if (result.stopped_at_limit()) return bits.size();
       if (!terminated) {
         result.issues |= kUnterminatedDocument;
         return bits.size();  // the broken document owns the rest of the stream

@@ -2,11 +2,14 @@
 // Layout and field meanings are documented in docs/formats.md.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
 #include <istream>
 #include <iterator>
+#include <limits>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
@@ -40,6 +43,23 @@ inline std::uint64_t get_le(const unsigned char* p, int bytes) {
   std::uint64_t v = 0;
   for (int i = bytes; i-- > 0;) v = (v << 8) | p[i];
   return v;
+}
+// The bytes left in `in` if it can seek (a file), else nothing (a pipe).
+inline std::optional<std::uint64_t> remaining_bytes(std::istream& in) {
+  const auto here = in.tellg();
+  if (here == std::istream::pos_type(-1)) {
+    in.clear();
+    return std::nullopt;
+  }
+  in.seekg(0, std::ios::end);
+  const auto end = in.tellg();
+  in.clear();
+  in.seekg(here);
+  if (end == std::istream::pos_type(-1) || end < here || !in) {
+    in.clear();
+    return std::nullopt;
+  }
+  return static_cast<std::uint64_t>(end - here);
 }
 }  // namespace detail
 
@@ -83,12 +103,40 @@ inline TokenFileHeader read_token_file(std::istream& in, std::vector<Token>& tok
   header.frequency_bits = h[10];
   header.fingerprint = detail::get_le(h + 16, 8);
   header.token_count = detail::get_le(h + 24, 8);
-  std::vector<unsigned char> body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (body.size() % 2 != 0 || body.size() / 2 != header.token_count)
-    throw std::runtime_error("token file is damaged: header says " + std::to_string(header.token_count) + " tokens, body holds " +
-                             std::to_string(body.size()) + " bytes");
-  tokens.resize(header.token_count);
-  for (std::size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<Token>(detail::get_le(&body[2 * i], 2));
+  // The body goes straight into `tokens`, a block at a time, so a file is
+  // held once. When the stream knows its size (a file), the header's count is
+  // checked against it before anything is allocated; otherwise (a pipe) the
+  // count is trusted only as far as the bytes that arrive.
+  const auto damaged = [&](std::uint64_t body_bytes) {
+    return std::runtime_error("token file is damaged: header says " + std::to_string(header.token_count) + " tokens, body holds " +
+                              std::to_string(body_bytes) + " bytes");
+  };
+  // 2 * count without wrapping (2^63 + 3 tokens is not 6 bytes): a count no
+  // stream can hold expects more bytes than any stream has.
+  const std::uint64_t expected_bytes = header.token_count > std::numeric_limits<std::uint64_t>::max() / 2
+                                           ? std::numeric_limits<std::uint64_t>::max()
+                                           : 2 * header.token_count;
+  const auto body_size = detail::remaining_bytes(in);
+  if (body_size && *body_size != expected_bytes) throw damaged(*body_size);
+  tokens.clear();
+  tokens.reserve(body_size ? header.token_count : std::min<std::uint64_t>(header.token_count, std::uint64_t{1} << 20));
+  std::array<unsigned char, 1 << 16> block;
+  std::uint64_t body_bytes = 0;
+  bool odd = false;  // a byte of the next token is pending in `low`
+  unsigned char low = 0;
+  while (in) {
+    in.read(reinterpret_cast<char*>(block.data()), static_cast<std::streamsize>(block.size()));
+    const auto got = static_cast<std::size_t>(in.gcount());
+    body_bytes += got;
+    if (body_bytes > expected_bytes) continue;  // counted on to the end for the message, not kept
+    for (std::size_t i = 0; i < got; ++i) {
+      if (odd) tokens.push_back(static_cast<Token>(low | (Token{block[i]} << 8)));
+      else low = block[i];
+      odd = !odd;
+    }
+  }
+  if (in.bad()) throw std::runtime_error("cannot read the token file");
+  if (body_bytes != expected_bytes) throw damaged(body_bytes);
   return header;
 }
 

@@ -9,7 +9,7 @@
 //   std::vector<Token> encode(std::string_view document) const;   // document + EOS
 //   std::vector<Token> encode_documents(std::span<const std::string_view>, WindowStats* = nullptr) const;
 //   std::vector<std::vector<Token>> encode_each(std::span<const std::string_view>, WindowStats* = nullptr) const;
-//   DecodeResult decode(std::span<const Token>) const;             // total, see decode_result.hpp
+//   DecodeResult decode(std::span<const Token>, DecodeLimits = {}) const;  // total, see decode_result.hpp
 #pragma once
 
 #include <span>
@@ -66,14 +66,18 @@ class ChunkedTokenizer {
 
   // Tokens -> bits -> documents, then the checks on what follows the last
   // document: set padding bits, and whole tokens no encoder would write.
-  DecodeResult decode(std::span<const Token> tokens) const {
-    DecodeResult result;
+  DecodeResult decode(std::span<const Token> tokens, DecodeLimits limits = {}) const {
     BitVector bits;
-    if (chunker_.unchunk(tokens, bits) < tokens.size()) result.issues |= kInvalidToken;
-    const std::size_t consumed = segmenter().decode(bits, result);
-    check_zero_padding(bits, consumed, bits.size(), result);
-    if (bits.size() - consumed >= chunker_.token_bits()) result.issues |= kExtraTokens;
-    return result;
+    const bool all_valid = chunker_.unchunk(tokens, bits) == tokens.size();
+    return decode_bits(bits, all_valid, limits);
+  }
+  // The same, letting go of `tokens` once they are bits: a large token file
+  // is then held once (as bits) while its documents grow.
+  DecodeResult decode(std::vector<Token>&& tokens, DecodeLimits limits = {}) const {
+    BitVector bits;
+    const bool all_valid = chunker_.unchunk(tokens, bits) == tokens.size();
+    std::vector<Token>().swap(tokens);
+    return decode_bits(bits, all_valid, limits);
   }
 
   [[nodiscard]] const Source& source() const noexcept { return source_; }
@@ -87,6 +91,17 @@ class ChunkedTokenizer {
 
  private:
   [[nodiscard]] Seg segmenter() const { return Seg::from_settings(source_, chunker_.token_bits(), decode_batch_); }
+
+  DecodeResult decode_bits(const BitVector& bits, bool all_valid, DecodeLimits limits) const {
+    DecodeResult result;
+    result.output_limit = limits.max_output_bytes;
+    if (!all_valid) result.issues |= kInvalidToken;
+    const std::size_t consumed = segmenter().decode(bits, result);
+    if (result.stopped_at_limit()) return result;  // what follows the limit was never read
+    check_zero_padding(bits, consumed, bits.size(), result);
+    if (bits.size() - consumed >= chunker_.token_bits()) result.issues |= kExtraTokens;
+    return result;
+  }
 
   Source source_;
   BitChunker chunker_;

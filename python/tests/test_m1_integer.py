@@ -377,3 +377,92 @@ def test_reseal_upgrades_an_old_export_and_refuses_damaged_tensors(tmp_path, int
 def test_constants():
     assert A == 4095 and R == (1 << 23) - 1
     assert A * 127 * 1024 < 1 << 31
+
+
+# ----------------------------------------------------------------------------- format v2: bounded span
+
+def _windowed(im, window):
+    import dataclasses
+    return IntegerM1(dataclasses.replace(im.config, attention_window=window), im.tensors)
+
+
+def test_span_allows_the_sink_and_the_latest_positions():
+    from eqinfo.m1.integer_model import span_allows
+    dist = np.arange(12)
+    assert span_allows(0, dist, dist == 11).all()                       # v1: everything
+    got = span_allows(5, dist, dist == 11)                               # t = 11: keys 11..8 and 0
+    assert got.tolist() == [True] * 4 + [False] * 7 + [True]
+    assert span_allows(5, np.arange(4), np.arange(4) == 3).all()        # t < W: all positions
+
+
+def test_v2_full_sequence_equals_incremental_beyond_the_span(int_model):
+    """The masked full-sequence path and the KV-cache path agree past W, and the span changes
+    the tables only once a context is longer than W (before that it sees every position)."""
+    W = 8
+    v2 = _windowed(int_model, W)
+    rng = np.random.default_rng(21)
+    ctx = _ctx(rng, 30)
+    full = forward_tables(v2, ctx, 16)
+    assert np.array_equal(full, incremental_tables(v2, ctx, 16))
+    v1 = forward_tables(int_model, ctx, 16)
+    assert np.array_equal(full[:W], v1[:W])
+    assert not np.array_equal(full[W:], v1[W:])
+    # Bounded receptive field: each layer reaches W - 2 positions further back (the sink aside),
+    # so a byte at position j changes the tables up to j + L (W - 2) and none after.
+    j, L = 3, v2.config.n_layers
+    changed = ctx.copy()
+    changed[j] = (changed[j] + 1) % 256
+    after = forward_tables(v2, changed, 16)
+    reach = j + L * (W - 2)
+    assert not np.array_equal(after[j:reach + 1], full[j:reach + 1])
+    assert np.array_equal(after[reach + 1:], full[reach + 1:])
+
+
+def test_v2_segments_behave_as_separate_contexts(int_model):
+    from eqinfo.m1.integer_model import forward_logits_batch
+    v2 = _windowed(int_model, 6)
+    rng = np.random.default_rng(22)
+    a, b = _ctx(rng, 14), _ctx(rng, 9)
+    packed = np.concatenate([a, b])[None]
+    seg = np.concatenate([np.zeros(len(a), int), np.ones(len(b), int)])[None]
+    got = forward_logits_batch(v2, packed, seg)[0]
+    assert np.array_equal(got[:len(a)], forward_logits_batch(v2, a[None])[0])
+    assert np.array_equal(got[len(a):], forward_logits_batch(v2, b[None])[0])
+
+
+def test_v2_float_model_masks_the_same_span(float_model):
+    import dataclasses
+    W = 8
+    m2 = M1(dataclasses.replace(float_model.cfg, attention_window=W))
+    m2.load_state_dict(float_model.state_dict())
+    m2.eval()
+    rng = np.random.default_rng(23)
+    x = torch.tensor(_ctx(rng, 25))[None]
+    with torch.no_grad():
+        full, windowed = float_model(x)[0], m2(x)[0]
+        assert torch.allclose(full[:W], windowed[:W], atol=1e-5)
+        assert not torch.allclose(full[W:], windowed[W:], atol=1e-3)
+        # one segment given explicitly is the same context (the sink is the segment's start)
+        seg = torch.zeros_like(x)
+        assert torch.allclose(m2(x, seg)[0], windowed, atol=1e-5)
+
+
+def test_v2_export_round_trip_with_a_self_test_longer_than_the_span(tmp_path, int_model):
+    W = 16
+    v2 = _windowed(int_model, W)
+    meta = ex.make_metadata(v2, 16)
+    assert meta["version"] == 2 and meta["architecture"]["attention_window"] == W
+    assert len(meta["self_test"]["inputs"]) == 8
+    assert len(bytes.fromhex(meta["self_test"]["inputs"][7])) == 2 * W + 100
+    path = tmp_path / "v2.safetensors"
+    ex.save(path, v2, meta)
+    im, meta2 = ex.load(path)
+    assert im.config.attention_window == W and meta2 == json.loads(json.dumps(meta))
+    v1_meta = ex.make_metadata(int_model, 16)
+    assert v1_meta["version"] == 1 and "attention_window" not in v1_meta["architecture"]
+    # a span in a version-1 file is refused, never reinterpreted
+    bad = json.loads(json.dumps(meta))
+    bad["version"] = 1
+    ex.save(path, v2, bad)
+    with pytest.raises(ValueError, match="version 1 with an attention_window"):
+        ex.load(path)

@@ -30,10 +30,17 @@ class M1Config(DictConfig):
     # Paper's training context; used for the FLOPs/byte report, not a hard limit of the model
     # (relative positions have no maximum length).
     context: int = 1024
+    # Bounded attention (format v2, docs/integer_m1.md "Attention span"): with W > 0 the query at
+    # position t sees at most W keys, its context's first position (the EOS that starts every
+    # context: an attention sink) and the W - 1 most recent positions t - W + 2 .. t. 0: every
+    # position 0..t (format v1). A model trained on W-position sequences matches W = that length.
+    attention_window: int = 0
 
     def __post_init__(self):
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model {self.d_model} not divisible by n_heads {self.n_heads}")
+        if self.attention_window == 1 or self.attention_window < 0:
+            raise ValueError(f"attention_window must be 0 (unbounded) or >= 2, not {self.attention_window}")
 
     @property
     def head_dim(self) -> int:

@@ -28,7 +28,22 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT, VERSION = "eqinfo-m1", 1
+FORMAT = "eqinfo-m1"
+# Version 1: every query attends to all positions 0..t. Version 2: a bounded span of
+# architecture.attention_window positions (docs/integer_m1.md, "Attention span").
+VERSIONS = (1, 2)
+
+
+def format_version(cfg) -> int:
+    return 2 if cfg.attention_window else 1
+
+
+def architecture(cfg) -> dict:
+    """The "architecture" metadata: the M1Config fields; attention_window only in version 2."""
+    arch = cfg.to_dict()
+    if not cfg.attention_window:
+        del arch["attention_window"]
+    return arch
 KOREAN_40 = "안녕하세요, 반갑습니다! 세계"          # 40 bytes of UTF-8
 LONG_TEXT = ("The quick brown fox jumps over the lazy dog. " * 5)[:200]  # > max_distance positions
 
@@ -42,6 +57,16 @@ def self_test_inputs() -> list[bytes]:
     assert len(ko) == 40
     rnd = hashlib.sha256(b"eqinfo-m1 self-test").digest()      # 32 pseudo-random bytes
     return [b"", b"The ", b"Hello, world!", ko, rnd, LONG_TEXT.encode("ascii"), bytes(range(256))]
+
+
+def self_test_inputs_for(cfg) -> list[bytes]:
+    """The inputs of a file of `cfg`: version 2 adds one longer than its span, so that the
+    eviction of old positions is tested (2 W + 100 bytes of English: the span slides far)."""
+    inputs = self_test_inputs()
+    if cfg.attention_window:
+        n = 2 * cfg.attention_window + 100
+        inputs.append((LONG_TEXT * (n // len(LONG_TEXT) + 1))[:n].encode("ascii"))
+    return inputs
 
 
 def metadata_sha256(raw: str) -> str:
@@ -60,7 +85,7 @@ def content_hash(tensors: dict[str, np.ndarray]) -> str:
 
 def self_test(im, P: int) -> dict:
     from .integer_model import self_test_hash
-    inputs = self_test_inputs()
+    inputs = self_test_inputs_for(im.config)
     return {"frequency_bits": P,
             "inputs": [x.hex() for x in inputs],
             "table_hashes": [self_test_hash(im, x, P) for x in inputs]}
@@ -93,8 +118,8 @@ def make_metadata(im, P: int, quantization: dict | None = None, training: dict |
                   evaluation: dict | None = None) -> dict:
     """The "eqinfo" metadata of a file holding `im` (content hash and self-test computed here)."""
     meta = {
-        "format": FORMAT, "version": VERSION,
-        "architecture": im.config.to_dict(),
+        "format": FORMAT, "version": format_version(im.config),
+        "architecture": architecture(im.config),
         "frequency_bits": P,
         "vocab": {"bytes": 256, "eos": 256},
         "quantization": quantization or {},
@@ -132,9 +157,13 @@ def load(path: str | Path, verify: bool = True):
         raise ValueError(f"{path}: 'eqinfo' metadata does not match its eqinfo_sha256 (absent in "
                          f"files exported before it was checked: python -m eqinfo.m1.export --reseal)")
     meta = json.loads(raw)
-    if meta.get("format") != FORMAT or meta.get("version") != VERSION:
+    if meta.get("format") != FORMAT or meta.get("version") not in VERSIONS:
         raise ValueError(f"{path}: format {meta.get('format')} v{meta.get('version')}, "
-                         f"expected {FORMAT} v{VERSION}")
+                         f"expected {FORMAT} v1 or v2")
+    # Never reinterpreted: a span in a v1 file, or a v2 file without one, is refused.
+    if ("attention_window" in meta["architecture"]) != (meta["version"] == 2):
+        raise ValueError(f"{path}: version {meta['version']} with"
+                         f"{'' if 'attention_window' in meta['architecture'] else 'out'} an attention_window")
     tensors = load_file(str(path))
     im = IntegerM1(M1Config.from_dict(meta["architecture"]), tensors)
     if verify:
@@ -186,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="rewrite FILE's self-test and eqinfo_sha256 in place (tensors unchanged)")
     p.add_argument("--out", type=Path, default=Path("models/m1-3m.safetensors"))
     p.add_argument("--frequency-bits", type=int, default=16)
+    p.add_argument("--attention-window", type=int, default=None, metavar="W",
+                   help="export as format v2 with a span of W positions (default: the config's; "
+                        "0: v1, unbounded)")
     p.add_argument("--calib-windows", type=int, default=512)
     p.add_argument("--select-symbols", type=int, default=8192,
                    help="train symbols (window contexts) on which calibration choices are scored")
@@ -226,6 +258,9 @@ def main(argv=None):
         state = torch.load(args.weights, map_location="cpu")
     # provenance now, next to loading the weights (a running training may replace them later)
     training = training_info(args.weights, ckpt, Path(args.data) if args.data else default_data_path())
+    if args.attention_window is not None:
+        import dataclasses
+        cfg = dataclasses.replace(cfg, attention_window=args.attention_window)
     model = M1(cfg)
     model.load_state_dict(state)
     model.eval()

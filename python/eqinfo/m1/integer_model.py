@@ -376,6 +376,16 @@ def bucket_of_distance(m: IntegerM1, dist: np.ndarray) -> np.ndarray:
     return m.i64("rel_bucket")[np.minimum(dist, m.config.rel_max_distance)]
 
 
+def span_allows(window: int, dist: np.ndarray, is_first) -> np.ndarray:
+    """The attention span (docs/integer_m1.md, "Attention span"): a key at distance t - τ >= 0 is
+    seen iff the span is unbounded (window 0, format v1), or τ is the context's first position
+    (its EOS, the attention sink), or t - τ <= window - 2 (the window - 1 latest positions)."""
+    dist = np.asarray(dist)
+    if not window:
+        return np.ones(dist.shape, bool)
+    return (dist <= window - 2) | np.asarray(is_first, bool)
+
+
 # ----------------------------------------------------------------------------- full sequence
 
 NEG_INF = -(1 << 40)  # score of a masked key: δ >= 2^40 - 2^31 ≫ 31·1024, so e = 0 exactly
@@ -396,9 +406,13 @@ def forward_logits_batch(m: IntegerM1, tokens: np.ndarray,
     pos = np.arange(T)
     dist = pos[:, None] - pos[None, :]                     # [T(query), T(key)] = t - τ
     allowed = np.broadcast_to(dist >= 0, (B, T, T))
+    first = np.zeros((B, T), bool)                         # each segment's first position
+    first[:, 0] = True
     if segment_ids is not None:
         seg = np.asarray(segment_ids)
         allowed = allowed & (seg[:, :, None] == seg[:, None, :])
+        first[:, 1:] = seg[:, 1:] != seg[:, :-1]
+    allowed = allowed & span_allows(cfg.attention_window, dist, first[:, None, :])
     allowed = allowed[:, None]                             # [B, 1, T, T]
     buckets = bucket_of_distance(m, np.maximum(dist, 0))   # [T, T]
 
@@ -466,8 +480,10 @@ class IncrementalState:
                 q, k, v = qkv(m, i, n)
                 self.k_cache[i] = np.vstack([self.k_cache[i], k[None]])
                 self.v_cache[i] = np.vstack([self.v_cache[i], v[None]])
-                K, Vc = self.k_cache[i], self.v_cache[i]        # [t+1, d]
-                buckets = bucket_of_distance(m, t - np.arange(t + 1))
+                keys = np.arange(t + 1)                          # the span's positions
+                keys = keys[span_allows(cfg.attention_window, t - keys, keys == 0)]
+                K, Vc = self.k_cache[i][keys], self.v_cache[i][keys]  # [≤ W, d]
+                buckets = bucket_of_distance(m, t - keys)
                 M_s, s_s = int(m.i64(f"l{i}.score.mult")[0]), m.shift(f"l{i}.score")
                 a = np.zeros(cfg.d_model, np.int64)
                 for hd in range(H):

@@ -153,6 +153,14 @@ class M1(nn.Module):
         allowed = (rel <= 0)[None]                        # causal, [1, T, T]
         if segment_ids is not None:
             allowed = allowed & (segment_ids[:, :, None] == segment_ids[:, None, :])  # [B, T, T]
+        W = self.cfg.attention_window
+        if W and T > W - 1:  # bounded span: the segment's first position and the W - 1 latest
+            first = torch.ones(B if segment_ids is not None else 1, T, dtype=torch.bool, device=dev)
+            if segment_ids is not None:
+                first[:, 1:] = segment_ids[:, 1:] != segment_ids[:, :-1]
+            else:
+                first[:, 1:] = False
+            allowed = allowed & ((rel >= -(W - 2))[None] | first[:, None, :])
         # The diagonal is always allowed, so no row is all -inf (no NaN from softmax).
         mask = torch.zeros(allowed.shape, device=dev).masked_fill(~allowed, float("-inf"))
         mask = mask.unsqueeze(1)                          # [B or 1, 1, T, T]
