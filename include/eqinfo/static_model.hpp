@@ -54,18 +54,25 @@ inline std::string hex64(std::uint64_t v) {
   return buf;
 }
 
-inline void save(const SymbolCounts& counts, const std::string& path) {
+// The file's text for `counts` (what save() writes).
+inline std::string to_text(const SymbolCounts& counts) {
   nlohmann::json j;
   j["format"] = kFormat;
   j["version"] = kVersion;
   j["counts"] = counts;
   j["self_test"] = {{"frequency_bits", kSelfTestBits},
                     {"table_fnv1a64", hex64(table_fingerprint(FrequencyTable<kSelfTestBits>::from_counts(counts)))}};
-  write_file_atomically(path, [&](std::ostream& out) { out << j.dump() << '\n'; });
+  return j.dump() + '\n';
 }
 
-inline SymbolCounts load(const std::string& path) {
-  const std::string text = read_regular_file(path, "static model '" + path + "'");
+inline void save(const SymbolCounts& counts, const std::string& path) {
+  const std::string text = to_text(counts);
+  write_file_atomically(path, [&](std::ostream& out) { out << text; });
+}
+
+// The counts of a file's text already in memory, with load()'s checks and
+// errors; `path` names the file in them.
+inline SymbolCounts from_text(std::string_view text, const std::string& path) {
   const auto fail = [&](const std::string& why) { return std::runtime_error("static model '" + path + "': " + why); };
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) throw fail("not a JSON object");
@@ -94,6 +101,10 @@ inline SymbolCounts load(const std::string& path) {
   const std::string actual = hex64(table_fingerprint(FrequencyTable<kSelfTestBits>::from_counts(counts)));
   if (expected != actual) throw fail("self-test failed: table fingerprint " + actual + " != stored " + expected);
   return counts;
+}
+
+inline SymbolCounts load(const std::string& path) {
+  return from_text(read_regular_file(path, "static model '" + path + "'"), path);
 }
 }  // namespace static_model_file
 
