@@ -4,7 +4,8 @@
 // each with the message that names the file and what is wrong; every
 // truncation of a valid file is refused. The file is read once: unaligned
 // headers and tensors read back aligned, a file changed after the open
-// changes nothing, and a file over the size limit is refused.
+// changes nothing, and a file over the size limit is refused. from_bytes
+// (the same file from memory) reads and refuses exactly as the file does.
 #include "eqinfo/safetensors.hpp"
 
 #include <catch2/catch.hpp>
@@ -74,13 +75,23 @@ std::string golden_file_bytes() { return safetensors_bytes(padded(kHeader), gold
 std::string open_error(const std::string& bytes) {
   TempFile f(".safetensors");
   f.write(bytes);
+  // The same bytes from memory (from_bytes, labelled with the path) get the
+  // same verdict and the same message.
+  std::string from_memory = "opened";
+  try {
+    (void)SafetensorsFile::from_bytes(bytes, f.path());
+  } catch (const std::runtime_error& e) {
+    from_memory = e.what();
+  }
   try {
     SafetensorsFile file(f.path());
+    CHECK(from_memory == "opened");
     return "opened";
   } catch (const std::runtime_error& e) {
     const std::string what = e.what();
     const std::string prefix = "model '" + f.path() + "': ";
     CHECK(what.rfind(prefix, 0) == 0);  // every message names the file
+    CHECK(from_memory == what);
     return what.rfind(prefix, 0) == 0 ? what.substr(prefix.size()) : what;
   }
 }
@@ -120,6 +131,28 @@ TEST_CASE("A valid file reads back every tensor's dtype, shape, bytes and values
   const auto& empty = file.tensor("empty", TensorDType::kI32, {4, 0});
   CHECK(empty.elements() == 0);
   CHECK(empty.bytes.empty());
+}
+
+TEST_CASE("from_bytes reads a file's bytes from memory as the file constructor reads the file", "[safetensors]") {
+  const std::string bytes = golden_file_bytes();
+  TempFile f(".safetensors");
+  f.write(bytes);
+  const SafetensorsFile from_file(f.path());
+  const SafetensorsFile from_memory = SafetensorsFile::from_bytes(bytes, "in-memory model");
+  CHECK(from_memory.path() == "in-memory model");
+  CHECK(from_memory.metadata() == from_file.metadata());
+  REQUIRE(from_memory.tensors().size() == from_file.tensors().size());
+  for (const auto& [name, t] : from_file.tensors()) {
+    INFO(name);
+    const auto& m = from_memory.tensors().at(name);
+    CHECK(m.dtype == t.dtype);
+    CHECK(m.shape == t.shape);
+    CHECK(std::vector<std::uint8_t>(m.bytes.begin(), m.bytes.end()) == std::vector<std::uint8_t>(t.bytes.begin(), t.bytes.end()));
+  }
+  // Errors name the label where the file constructor names the path.
+  CHECK_THROWS_WITH(SafetensorsFile::from_bytes(bytes.substr(0, 5), "in-memory model"),
+                    "model 'in-memory model': truncated: shorter than the 8-byte header length");
+  CHECK_THROWS_WITH(from_memory.tensor("nope", TensorDType::kI8, {1}), "model 'in-memory model': tensor 'nope' is missing");
 }
 
 TEST_CASE("dtype_size is the element size of every dtype", "[safetensors]") {

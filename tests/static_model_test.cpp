@@ -1,5 +1,5 @@
 // Tests for include/eqinfo/static_model.hpp: counting, the order-0 model, and
-// its JSON file with a self-test.
+// its JSON file with a self-test (from a file and from memory).
 #include "eqinfo/static_model.hpp"
 
 #include <catch2/catch.hpp>
@@ -48,6 +48,19 @@ void check_load_fails(const std::string& text, const std::string& why) {
   CHECK_THROWS_AS(file::load(f.path()), std::runtime_error);
   CHECK_THROWS_WITH(file::load(f.path()), Catch::Matchers::Contains(why) && Catch::Matchers::Contains(f.path()));
   CHECK_THROWS_AS(StaticModel<14>::load(f.path()), std::runtime_error);
+  // The text from memory is refused with the very same message.
+  std::string from_file, from_text;
+  try {
+    file::load(f.path());
+  } catch (const std::runtime_error& e) {
+    from_file = e.what();
+  }
+  try {
+    file::from_text(text, f.path());
+  } catch (const std::runtime_error& e) {
+    from_text = e.what();
+  }
+  CHECK(from_text == from_file);
 }
 
 }  // namespace
@@ -119,6 +132,15 @@ TEST_CASE("Static model files round-trip", "[static_model]") {
   TempFile z(".json");
   file::save(SymbolCounts{}, z.path());
   CHECK(file::load(z.path()) == SymbolCounts{});
+}
+
+TEST_CASE("Static model text in memory: to_text is what save writes, from_text what load reads", "[static_model]") {
+  const SymbolCounts counts = sample_counts();
+  TempFile f(".json");
+  file::save(counts, f.path());
+  CHECK(file::to_text(counts) == f.read());
+  CHECK(file::from_text(file::to_text(counts), "in-memory") == counts);
+  CHECK_THROWS_WITH(file::from_text("[]", "in-memory"), "static model 'in-memory': not a JSON object");
 }
 
 TEST_CASE("Static model loading rejects damaged or foreign files", "[static_model]") {

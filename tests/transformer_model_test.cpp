@@ -466,3 +466,22 @@ TEST_CASE("Every single-bit flip of the bundled M1 file is refused", "[m1][damag
   }
   CHECK(refused == flips);
 }
+
+TEST_CASE("M1 from a file already in memory (SafetensorsFile::from_bytes) loads and refuses as from its path", "[m1]") {
+  const std::string good = read_file(kModelPath);
+  const Model from_memory(eqinfo::SafetensorsFile::from_bytes(good, kModelPath));
+  CHECK(from_memory.fingerprint() == model().fingerprint());
+  const std::vector<std::uint8_t> probe = {'H', 'i', '\n'};
+  CHECK(from_memory.context_tables_hash(probe) == model().context_tables_hash(probe));
+  std::string flipped = good;
+  flipped[good.size() - 3000] ^= 0x40;
+  const std::string path = write_temp("m1_flipped_memory.safetensors", flipped);
+  std::string error;
+  try {
+    Model m(eqinfo::SafetensorsFile::from_bytes(flipped, path));
+  } catch (const std::runtime_error& e) {
+    error = e.what();
+  }
+  CHECK_THAT(error, Catch::Contains("the file is damaged"));
+  CHECK(error == load_error(path));
+}

@@ -26,6 +26,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -71,11 +72,21 @@ class SafetensorsFile {
   // can hold: a larger file is refused before it is read to the end.
   static constexpr std::size_t kMaxFileBytes = std::size_t{1} << 30;
 
-  explicit SafetensorsFile(const std::string& path, std::size_t max_bytes = kMaxFileBytes) : path_(path) {
-    static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
-    // A regular file only: a FIFO would block the open, /dev/zero has no end.
-    parse(read_regular_file(path, "model '" + path + "'", max_bytes));
+  // A regular file only: a FIFO would block the open, /dev/zero has no end.
+  explicit SafetensorsFile(const std::string& path, std::size_t max_bytes = kMaxFileBytes)
+      : SafetensorsFile(read_regular_file(path, "model '" + path + "'", max_bytes), path) {}
+
+  // A file's bytes already in memory, with the same checks and errors; `label`
+  // stands for the path in them (and is what path() returns).
+  [[nodiscard]] static SafetensorsFile from_bytes(std::string_view bytes, std::string label) {
+    return SafetensorsFile(bytes, std::move(label));
   }
+
+  // Move-only: a copy's views would point into the source's buffers.
+  SafetensorsFile(const SafetensorsFile&) = delete;
+  SafetensorsFile& operator=(const SafetensorsFile&) = delete;
+  SafetensorsFile(SafetensorsFile&&) noexcept = default;
+  SafetensorsFile& operator=(SafetensorsFile&&) noexcept = default;
 
   [[nodiscard]] const std::string& path() const noexcept { return path_; }
   [[nodiscard]] const std::map<std::string, TensorView>& tensors() const noexcept { return tensors_; }
@@ -101,6 +112,11 @@ class SafetensorsFile {
   }
 
  private:
+  SafetensorsFile(std::string_view bytes, std::string label) : path_(std::move(label)) {
+    static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
+    parse(bytes);
+  }
+
   // One tensor's bytes in 8-byte-aligned storage of its own. Each buffer is a
   // separate heap block, so the views into it survive moves of the file.
   std::span<const std::uint8_t> store(const std::uint8_t* bytes, std::size_t size) {
@@ -119,7 +135,7 @@ class SafetensorsFile {
     return std::nullopt;
   }
 
-  void parse(const std::string& file) {
+  void parse(std::string_view file) {
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(file.data());
     const std::size_t size = file.size();
     if (size < 8) throw error("truncated: shorter than the 8-byte header length");

@@ -81,19 +81,25 @@ inline nlohmann::json table_fingerprints(const SymbolCounts& counts) {
   return out;
 }
 
-inline void save(const SymbolCounts& counts, const std::string& path) {
+// The file's text for `counts` (what save() writes).
+inline std::string to_text(const SymbolCounts& counts) {
   nlohmann::json j;
   j["format"] = kFormat;
   j["version"] = kVersion;
   j["counts"] = counts;
   j["self_test"] = {{"counts_fnv1a64", hex64(counts_fingerprint(counts))}, {"table_fnv1a64", table_fingerprints(counts)}};
-  write_file_atomically(path, [&](std::ostream& out) { out << j.dump() << '\n'; });
+  return j.dump() + '\n';
 }
 
-inline SymbolCounts load(const std::string& path) {
-  const std::string label = "static model '" + path + "'";
-  const std::string text = read_regular_file(path, label, kMaxFileBytes);
-  const auto fail = [&](const std::string& why) { return std::runtime_error(label + ": " + why); };
+inline void save(const SymbolCounts& counts, const std::string& path) {
+  const std::string text = to_text(counts);
+  write_file_atomically(path, [&](std::ostream& out) { out << text; });
+}
+
+// The counts of a file's text already in memory, with load()'s checks and
+// errors; `path` names the file in them.
+inline SymbolCounts from_text(std::string_view text, const std::string& path) {
+  const auto fail = [&](const std::string& why) { return std::runtime_error("static model '" + path + "': " + why); };
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) throw fail("not a JSON object");
   // Field `key` of `o` if present with the JSON type `ok` checks, else null: a
@@ -130,6 +136,10 @@ inline SymbolCounts load(const std::string& path) {
       throw fail("self-test failed: " + bits + "-bit table fingerprint " + actual.get<std::string>() + " != stored " + stored.dump());
   }
   return counts;
+}
+
+inline SymbolCounts load(const std::string& path) {
+  return from_text(read_regular_file(path, "static model '" + path + "'", kMaxFileBytes), path);
 }
 }  // namespace static_model_file
 

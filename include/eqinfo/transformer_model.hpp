@@ -114,7 +114,11 @@ class TransformerModel {
   // threads: workers for predict_batch (contexts are split between them;
   // every context is computed by one thread, so results do not depend on it).
   explicit TransformerModel(const std::string& path, m1::KernelKind kernel = m1::KernelKind::kSimd, std::size_t threads = 1)
-      : impl_(std::make_shared<Impl>(path)), kernel_(kernel), pool_(std::make_shared<ThreadPool>(threads)) {
+      : TransformerModel(SafetensorsFile(path), kernel, threads) {}
+  // The same from a file already read (SafetensorsFile::from_bytes: no file
+  // needed), with the same checks and errors.
+  explicit TransformerModel(SafetensorsFile file, m1::KernelKind kernel = m1::KernelKind::kSimd, std::size_t threads = 1)
+      : impl_(std::make_shared<Impl>(std::move(file))), kernel_(kernel), pool_(std::make_shared<ThreadPool>(threads)) {
     if (impl_->weights.config.frequency_bits != FrequencyBits)
       throw impl_->file.error("its tables are " + std::to_string(impl_->weights.config.frequency_bits) +
                               "-bit, this model type is " + std::to_string(FrequencyBits) + "-bit");
@@ -262,8 +266,8 @@ class TransformerModel {
     m1::KernelLinear out;
     std::uint64_t fingerprint;
 
-    explicit Impl(const std::string& path)
-        : file(path), weights(file), out(weights.out.weight, weights.out.out, weights.out.in), fingerprint(compute_fingerprint()) {
+    explicit Impl(SafetensorsFile&& f)
+        : file(std::move(f)), weights(file), out(weights.out.weight, weights.out.out, weights.out.in), fingerprint(compute_fingerprint()) {
       const auto& c = weights.config;
       for (const auto& l : weights.layers) {
         layers.push_back(std::make_unique<const m1::KernelLayer>(l));
