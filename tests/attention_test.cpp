@@ -32,6 +32,7 @@ std::vector<std::int32_t> exp2_table() {
 // Everything one attend() call reads, owned.
 struct Case {
   std::size_t heads = 1, head_dim = 1, t = 0, max_distance = 0;
+  std::size_t window = 0;  // the span W of format v2; 0: every position (v1)
   std::int32_t score_mult = 1;
   int score_shift = 0;
   std::vector<std::int32_t> rel_bias{0}, rel_bucket{0}, lut = exp2_table();
@@ -39,20 +40,25 @@ struct Case {
 
   [[nodiscard]] std::size_t d() const { return heads * head_dim; }
   [[nodiscard]] AttentionParams params() const {
-    return {d(), heads, head_dim, max_distance, score_mult, score_shift, rel_bias, rel_bucket, lut};
+    return {d(), heads, head_dim, max_distance, window, score_mult, score_shift, rel_bias, rel_bucket, lut};
   }
 };
 
 // floor(a / b) for b > 0, written out rather than with the library's shifts.
 std::int64_t floor_div(std::int64_t a, std::int64_t b) { return a / b - (a % b != 0 && a < 0); }
 
-// docs/integer_m1.md, Forward step 3, one line per formula.
+// docs/integer_m1.md, "Attention span": the sink, or within the W - 1 latest.
+bool in_span(const Case& c, std::size_t tau) { return c.window == 0 || tau == 0 || c.t - tau <= c.window - 2; }
+
+// docs/integer_m1.md, Forward step 3, one line per formula; keys outside the
+// span get weight 0 (their score is never the maximum).
 std::vector<std::int16_t> naive_attend(const Case& c) {
   const std::size_t d = c.d(), hd = c.head_dim;
   std::vector<std::int16_t> out(d);
   for (std::size_t h = 0; h < c.heads; ++h) {
-    std::vector<std::int64_t> u(c.t + 1);
+    std::vector<std::int64_t> u(c.t + 1, INT64_MIN);
     for (std::size_t tau = 0; tau <= c.t; ++tau) {
+      if (!in_span(c, tau)) continue;
       std::int64_t dot = 0;
       for (std::size_t j = 0; j < hd; ++j) dot += std::int64_t{c.q[h * hd + j]} * c.keys[tau * d + h * hd + j];
       const std::int64_t score = floor_div(dot * c.score_mult + (c.score_shift ? std::int64_t{1} << (c.score_shift - 1) : 0),
@@ -64,6 +70,7 @@ std::vector<std::int16_t> naive_attend(const Case& c) {
     std::int64_t total = 0;
     std::vector<std::int64_t> num(hd);
     for (std::size_t tau = 0; tau <= c.t; ++tau) {
+      if (!in_span(c, tau)) continue;
       const std::int64_t delta = m - u[tau];
       const std::int64_t e = delta / 1024 >= 31 ? 0 : c.lut[static_cast<std::size_t>(delta % 1024)] / (std::int64_t{1} << (delta / 1024));
       total += e;
@@ -82,7 +89,7 @@ std::vector<std::int16_t> naive_attend(const Case& c) {
 std::vector<std::int16_t> run_attend(const Case& c, KernelKind kind) {
   std::vector<std::int16_t> a(c.d() + 8, 0x5a5a);
   std::vector<std::int64_t> scratch(3, -77);
-  eqinfo::m1::attend(c.params(), c.t, c.q.data(), c.keys.data(), c.values.data(), a.data(), scratch, kind);
+  eqinfo::m1::attend(c.params(), c.t, c.q.data(), eqinfo::m1::KvRows{c.keys.data(), c.values.data(), 1}, a.data(), scratch, kind);
   for (std::size_t i = c.d(); i < a.size(); ++i) CHECK(a[i] == 0x5a5a);
   a.resize(c.d());
   return a;
@@ -143,6 +150,42 @@ TEST_CASE("attend equals the spec's naive formulas on random shapes, scalar and 
                       << c.score_shift);
         check_all_kernels(c, naive_attend(c));
       }
+}
+
+TEST_CASE("A bounded span (format v2) attends to the sink and the W - 1 latest positions only", "[m1][attention]") {
+  using eqinfo::m1::KvRows;
+  using eqinfo::m1::span_first;
+  CHECK(span_first(0, 5000) == 1);  // v1: every position
+  CHECK(span_first(8, 0) == 1);
+  CHECK(span_first(8, 6) == 1);     // t <= W - 2: every position
+  CHECK(span_first(8, 7) == 1);     // t = W - 1: still all W of them
+  CHECK(span_first(8, 8) == 2);     // then position 1 leaves
+  CHECK(span_first(8, 100) == 94);  // 0 and 94..100: W keys
+  std::mt19937_64 rng(4);
+  for (const std::size_t window : {2, 3, 8, 64})
+    for (const std::size_t t : {0, 1, 5, 7, 8, 9, 63, 64, 65, 300}) {
+      Case c = random_case(1 + rng() % 4, 1 + rng() % 40, t, rng);
+      c.window = window;
+      INFO("W " << window << ", t " << t);
+      const auto expected = naive_attend(c);
+      check_all_kernels(c, expected);
+      // The same from a cache that evicted what left the span: row 0 the
+      // sink, then positions base..t (base anywhere up to the span's first).
+      const std::size_t first = span_first(window, t), base = t == 0 ? 1 : 1 + rng() % first, d = c.d();
+      std::vector<std::int16_t> keys(c.keys.begin(), c.keys.begin() + static_cast<std::ptrdiff_t>(d));
+      std::vector<std::int16_t> values(c.values.begin(), c.values.begin() + static_cast<std::ptrdiff_t>(d));
+      for (std::size_t tau = base; tau <= t; ++tau) {
+        keys.insert(keys.end(), c.keys.begin() + static_cast<std::ptrdiff_t>(tau * d), c.keys.begin() + static_cast<std::ptrdiff_t>((tau + 1) * d));
+        values.insert(values.end(), c.values.begin() + static_cast<std::ptrdiff_t>(tau * d),
+                      c.values.begin() + static_cast<std::ptrdiff_t>((tau + 1) * d));
+      }
+      for (const auto kind : {KernelKind::kScalar, KernelKind::kSimd}) {
+        std::vector<std::int16_t> a(d);
+        std::vector<std::int64_t> scratch;
+        eqinfo::m1::attend(c.params(), t, c.q.data(), KvRows{keys.data(), values.data(), base}, a.data(), scratch, kind);
+        CHECK(a == expected);
+      }
+    }
 }
 
 TEST_CASE("attend equals the naive formulas on both sides of 2^13 positions, where SIMD changes divisor", "[m1][attention]") {

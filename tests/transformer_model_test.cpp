@@ -484,4 +484,116 @@ TEST_CASE("M1 from a file already in memory (SafetensorsFile::from_bytes) loads 
   }
   CHECK_THAT(error, Catch::Contains("the file is damaged"));
   CHECK(error == load_error(path));
+// ---- format version 2: the bounded attention span ---------------------------
+
+namespace {
+
+// A tiny M1 in format v2 with a span of W = 16 (tests/golden/make_m1_tiny_v2.py):
+// its self-test, which the loader checks, holds the NumPy reference's tables on
+// 8 contexts, one of 132 positions, so loading it is the C++ == NumPy parity.
+const std::string kTinyV2Path = std::string(EQINFO_MODELS_DIR) + "/../tests/golden/m1_tiny_v2.safetensors";
+
+}  // namespace
+
+TEST_CASE("Format v2 loads with its span, and a span is never read into a v1 file or left out of a v2 one", "[m1][v2]") {
+  const Model v2(kTinyV2Path);
+  CHECK(v2.config().format_version == 2);
+  CHECK(v2.config().attention_window == 16);
+  CHECK(model().config().format_version == 1);
+  CHECK(model().config().attention_window == 0);
+  const std::string good = read_file(kTinyV2Path);
+  const auto refusal_of = [&](const char* name, auto edit) {
+    const std::string path = write_temp(name, eqinfo_test::with_eqinfo_metadata(good, edit));
+    const std::string error = load_error(path), prefix = "model '" + path + "': ";
+    REQUIRE(error.starts_with(prefix));
+    return error.substr(prefix.size());
+  };
+  CHECK(refusal_of("v2_as_v1.safetensors", [](auto& m) { m["version"] = 1; }) ==
+        "a version-1 file has no attention_window (the span is format version 2)");
+  CHECK(refusal_of("v2_no_window.safetensors", [](auto& m) { m["architecture"].erase("attention_window"); }) ==
+        "architecture lacks 'attention_window'");
+  CHECK(refusal_of("v2_window_1.safetensors", [](auto& m) { m["architecture"]["attention_window"] = 1; }) ==
+        "architecture 'attention_window' must be in [2, 65536]");
+  CHECK(refusal_of("v3.safetensors", [](auto& m) { m["version"] = 3; }) == "unsupported M1 format version (expected 1 or 2)");
+  // Read as unbounded, its own self-test (a context of 132 > W positions) fails: the span matters.
+  CHECK_THAT(refusal_of("v2_unbounded.safetensors",
+                        [](auto& m) {
+                          m["version"] = 1;
+                          m["architecture"].erase("attention_window");
+                        }),
+             Catch::StartsWith("self-test failed on input 7"));
+}
+
+TEST_CASE("Format v2: the determinism matrix holds past the span, and the cache stays bounded", "[m1][v2]") {
+  const Model simd(kTinyV2Path, KernelKind::kSimd, 1), scalar(kTinyV2Path, KernelKind::kScalar, 1), two(kTinyV2Path, KernelKind::kSimd, 2);
+  const std::size_t W = simd.config().attention_window;
+  for (const auto& text : random_contexts(5, 300, 17)) {
+    INFO("context of " << text.size() << " bytes");
+    const auto one_at_a_time = incremental_tables(simd, text);
+    CHECK(incremental_tables(scalar, text) == one_at_a_time);
+    // Teacher-forced: the whole context queued as one call of many rows, and in chunks of 7.
+    for (const std::size_t chunk : {text.size() + 1, std::size_t{7}}) {
+      auto ctx = simd.new_context();
+      simd.reset(ctx);
+      std::vector<Model::Table> tables;
+      for (const auto& t : simd.predict_each(ctx)) tables.push_back(t);
+      for (std::size_t at = 0; at < text.size(); at += chunk) {
+        for (std::size_t i = at; i < std::min(text.size(), at + chunk); ++i) simd.advance(ctx, static_cast<unsigned char>(text[i]));
+        for (const auto& t : simd.predict_each(ctx)) tables.push_back(t);
+      }
+      CHECK(tables == one_at_a_time);
+      // The sink plus at most ~2W + the rows of one call, whatever the length.
+      CHECK(ctx.keys[0].size() / simd.config().d_model <= 1 + 2 * W + chunk);
+    }
+  }
+  // A batch of contexts in lockstep, on one and two threads, equals each alone.
+  const auto texts = random_contexts(9, 120, 18);
+  for (const Model* m : {&simd, &two}) {
+    std::vector<Model::Context> ctxs;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      ctxs.push_back(m->new_context());
+      m->reset(ctxs.back());
+    }
+    std::vector<std::vector<Model::Table>> got(texts.size());
+    for (std::size_t pos = 0;; ++pos) {
+      std::vector<Model::Context*> batch;
+      for (std::size_t i = 0; i < texts.size(); ++i)
+        if (pos <= texts[i].size()) batch.push_back(&ctxs[i]);
+      if (batch.empty()) break;
+      m->predict_batch(batch);
+      for (std::size_t i = 0; i < texts.size(); ++i) {
+        if (pos > texts[i].size()) continue;
+        got[i].push_back(m->predict(ctxs[i]));
+        if (pos < texts[i].size()) m->advance(ctxs[i], static_cast<unsigned char>(texts[i][pos]));
+      }
+    }
+    for (std::size_t i = 0; i < texts.size(); ++i) CHECK(got[i] == incremental_tables(simd, texts[i]));
+  }
+}
+
+TEST_CASE("Format v2: AC and Equal-Info round-trip long documents, and only the span is attended", "[m1][v2]") {
+  const Model v2(kTinyV2Path);
+  std::mt19937_64 rng(19);
+  std::string long_doc;
+  while (long_doc.size() < 3000) long_doc += "the cat sat on a mat. ";
+  const std::vector<std::string> docs{long_doc, "short", ""};
+  std::vector<std::string_view> views(docs.begin(), docs.end());
+  const eqinfo::ArithmeticTokenizer<Model, 16> ac(v2);
+  const auto tokens = ac.encode_documents(views);
+  const auto back = ac.decode(tokens);
+  REQUIRE(back.ok());
+  CHECK(back.documents == docs);
+  const eqinfo::EqualInfoTokenizer<Model, 16, 16> eq(v2);
+  CHECK(eq.decode(eq.encode_documents(views)).documents == docs);
+  // A byte that has left every span (L layers reach L (W - 2) back, besides the sink)
+  // changes no later table.
+  const std::size_t L = v2.config().n_layers, W = v2.config().attention_window, j = 5, reach = j + L * (W - 2);
+  std::string changed = long_doc.substr(0, 200);
+  const auto before = incremental_tables(v2, changed);
+  changed[j] = 'X';
+  const auto after = incremental_tables(v2, changed);
+  // tables[t] follows position t = byte t - 1 (position 0 is EOS)
+  CHECK(std::vector<Model::Table>(after.begin() + static_cast<std::ptrdiff_t>(reach + 2), after.end()) ==
+        std::vector<Model::Table>(before.begin() + static_cast<std::ptrdiff_t>(reach + 2), before.end()));
+  CHECK(after[j + 1] != before[j + 1]);
 }

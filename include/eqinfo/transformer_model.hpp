@@ -102,7 +102,11 @@ class TransformerModel {
   using LookaheadSchedule = m1::EncodeSchedule;  // look-ahead rows per call and lockstep lanes
 
   struct Context {
-    std::vector<std::vector<std::int16_t>> keys, values;  // per layer: [positions][d]
+    // Per layer: [rows][d]. Row 0 is position 0 (the sink), row 1 + τ - kv_base
+    // position τ (m1::KvRows). Format v1 keeps every position (kv_base 1);
+    // v2 evicts what left every future span, a block at a time (evict()).
+    std::vector<std::vector<std::int16_t>> keys, values;
+    std::size_t kv_base = 1;
     std::size_t length = 0;                               // positions already run
     std::vector<Symbol> pending;                          // queued, not yet run
     Table table;                                          // after the last position run
@@ -155,6 +159,7 @@ class TransformerModel {
   void reset(Context& c) const {
     for (auto& k : c.keys) k.clear();
     for (auto& v : c.values) v.clear();
+    c.kv_base = 1;
     c.length = 0;
     c.pending.assign(1, kEos);  // every M1 context starts with EOS
   }
@@ -271,8 +276,8 @@ class TransformerModel {
       const auto& c = weights.config;
       for (const auto& l : weights.layers) {
         layers.push_back(std::make_unique<const m1::KernelLayer>(l));
-        attention.push_back({c.d_model, c.n_heads, c.head_dim(), c.rel_max_distance, l.score_mult, l.score_shift, l.rel_bias,
-                             weights.rel_bucket, weights.exp2_lut});
+        attention.push_back({c.d_model, c.n_heads, c.head_dim(), c.rel_max_distance, c.attention_window, l.score_mult,
+                             l.score_shift, l.rel_bias, weights.rel_bucket, weights.exp2_lut});
       }
     }
     // FNV-1a 64 over every tensor's name and bytes, in name order, plus P.
@@ -302,6 +307,26 @@ class TransformerModel {
     std::vector<std::int64_t> scores;             // attention scratch
   };
 
+  // Format v2: drops the cached rows no row of this call or a later one can
+  // attend to (positions before the span of the first queued one), once they
+  // are W rows or more, so the cache holds at most ~2W + the queued rows:
+  // constant memory per context, amortised O(d) per position. The rows of
+  // one call are written before any of them attends, so the cut is made for
+  // the earliest of them.
+  void evict(Context& c) const {
+    const std::size_t window = impl_->weights.config.attention_window;
+    if (window == 0) return;
+    const std::size_t keep_from = m1::span_first(window, c.length);
+    if (keep_from < c.kv_base + window) return;
+    const std::size_t d = impl_->weights.config.d_model, dropped = keep_from - c.kv_base;
+    for (auto* cache : {&c.keys, &c.values})
+      for (auto& rows : *cache) {
+        const auto from = rows.begin() + static_cast<std::ptrdiff_t>(d);  // row 0, the sink, stays
+        rows.erase(from, from + static_cast<std::ptrdiff_t>(std::min(dropped * d, rows.size() - d)));
+      }
+    c.kv_base = keep_from;
+  }
+
   // Runs the queued positions of `batch` as one set of rows, on this thread,
   // with the backend of the model's kernel (chosen here, once per call).
   void forward(std::span<Context* const> batch) const {
@@ -325,6 +350,7 @@ class TransformerModel {
         rows.push_back({c, c->length + i, c->pending[i], c->each ? &c->tables[i] : last ? &c->table : nullptr});
       }
     if (rows.empty()) return;
+    for (Context* c : batch) evict(*c);
     const std::size_t R = rows.size(), ld_acc = std::max({3 * d, F, V});
     ws.x.resize(R * d);
     ws.acc.resize(R * ld_acc);
@@ -347,16 +373,18 @@ class TransformerModel {
       m1::requant_rows(acc, ld_acc, R, d, T.q.mult.data(), T.q.shift, INT32_MIN, -A, A, q, d);
       for (std::size_t r = 0; r < R; ++r) {
         auto& c = *rows[r].ctx;
-        const std::size_t end = (rows[r].pos + 1) * d;
+        const std::size_t end = (m1::KvRows{nullptr, nullptr, c.kv_base}.row(rows[r].pos) + 1) * d;
         if (c.keys[li].size() < end) c.keys[li].resize(end);
         if (c.values[li].size() < end) c.values[li].resize(end);
         m1::requant_rows(acc + r * ld_acc + d, ld_acc, 1, d, T.k.mult.data(), T.k.shift, INT32_MIN, -A, A, &c.keys[li][end - d], d);
         m1::requant_rows(acc + r * ld_acc + 2 * d, ld_acc, 1, d, T.v.mult.data(), T.v.shift, INT32_MIN, -A, A, &c.values[li][end - d], d);
       }
-      // Attention of each row over its context's positions 0..pos.
-      for (std::size_t r = 0; r < R; ++r)
-        Backend::attend(impl_->attention[li], rows[r].pos, q + r * d, rows[r].ctx->keys[li].data(), rows[r].ctx->values[li].data(),
+      // Attention of each row over its span of its context's positions.
+      for (std::size_t r = 0; r < R; ++r) {
+        const Context& c = *rows[r].ctx;
+        Backend::attend(impl_->attention[li], rows[r].pos, q + r * d, m1::KvRows{c.keys[li].data(), c.values[li].data(), c.kv_base},
                         a + r * d, ws.scores);
+      }
       // Output projection into the residual stream.
       Backend::linear(L.o, a, R, acc, d);
       m1::add_to_residual(acc, R, d, T.o.mult.data(), T.o.shift, x);

@@ -20,6 +20,8 @@ namespace eqinfo::m1 {
 struct TransformerConfig {
   std::size_t d_model = 0, n_heads = 0, n_layers = 0, mlp_dim = 0, vocab_size = 257;
   std::size_t rel_num_buckets = 32, rel_max_distance = 128;
+  std::size_t attention_window = 0;  // W of format v2 (docs/integer_m1.md, "Attention span"); 0 in v1: unbounded
+  unsigned format_version = 1;
   unsigned frequency_bits = 0;
   [[nodiscard]] std::size_t head_dim() const { return d_model / n_heads; }
 };
@@ -91,9 +93,19 @@ struct TransformerWeights {
   explicit TransformerWeights(const SafetensorsFile& file) {
     metadata = eqinfo_metadata(file);
     if (!metadata.contains("format") || metadata["format"] != "eqinfo-m1") throw file.error("format is not 'eqinfo-m1'");
-    if (!metadata.contains("version") || metadata["version"] != 1) throw file.error("unsupported M1 format version (expected 1)");
+    if (!metadata.contains("version") || (metadata["version"] != 1 && metadata["version"] != 2))
+      throw file.error("unsupported M1 format version (expected 1 or 2)");
     const auto& arch = metadata["architecture"];
     if (!arch.is_object()) throw file.error("metadata lacks 'architecture'");
+    config.format_version = metadata["version"] == 2 ? 2 : 1;
+    // Version 1 attends to every position, version 2 to a span of W: a file
+    // is never read with the other's meaning.
+    if (config.format_version == 1 && arch.contains("attention_window"))
+      throw file.error("a version-1 file has no attention_window (the span is format version 2)");
+    if (config.format_version == 2) {
+      config.attention_window = static_cast<std::size_t>(unsigned_field(file, arch, "attention_window", "architecture", 65536));
+      if (config.attention_window < 2) throw file.error("architecture 'attention_window' must be in [2, 65536]");
+    }
     // Bounds far above any valid size: they only keep a huge value from
     // wrapping below; the exact limits are checked next.
     const auto size_field = [&](const char* key) {
