@@ -484,6 +484,8 @@ TEST_CASE("M1 from a file already in memory (SafetensorsFile::from_bytes) loads 
   }
   CHECK_THAT(error, Catch::Contains("the file is damaged"));
   CHECK(error == load_error(path));
+}
+
 // ---- format version 2: the bounded attention span ---------------------------
 
 namespace {
