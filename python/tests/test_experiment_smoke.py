@@ -73,3 +73,53 @@ def test_a_missing_corpus_names_data(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         R.main(["--scale", "tiny", "--out", str(tmp_path / "o"), "--train", str(tmp_path)])
     assert e.value.code == 2 and "--train and --validation go together" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- readable plots
+
+def _small_results():
+    import json
+    return json.loads((Path(__file__).resolve().parents[2] / "docs" / "results" / "small" / "results.json").read_text())
+
+
+def test_fig10_is_a_grid_readable_at_page_width(tmp_path):
+    pytest.importorskip("matplotlib")
+    from PIL import Image
+    from eqinfo.experiment import report
+    results = _small_results()
+    windowed = [n for n, r in results["methods"].items()
+                if (r.get("window_tokens") or 0) > 1 and r.get("positions_curve")]
+    assert len(windowed) == 8
+    fig = report.fig10_figure(results)
+    plots = [ax for ax in fig.axes if ax.get_label() != "<colorbar>" and ax.lines]
+    assert len(plots) == 2 * len(windowed)
+    columns = {round(ax.get_position().x0, 3) for ax in plots}
+    assert len(columns) == report.FIG10_COLUMNS          # 4 columns, 2 rows of methods
+    assert {ax.get_title().split("\n")[0] for ax in plots if ax.get_title()} == \
+        {results["methods"][n]["label"] for n in windowed}
+    report.plot_fig10(results, tmp_path / "f10.png")
+    w, h = Image.open(tmp_path / "f10.png").size
+    assert w <= 1000 and 0.6 < h / w < 1.2               # was 2816 x 605: 8 panels in a row
+    # every text is >= 7 pt, i.e. >= ~5.6 px when the 1000 px figure is shown 800 px wide
+    sizes = [t.get_fontsize() for ax in fig.axes for t in ax.get_xticklabels() + ax.get_yticklabels()]
+    assert min(sizes) >= 7
+
+
+def test_fig3_has_a_legend_naming_the_papers_points(tmp_path):
+    pytest.importorskip("matplotlib")
+    from eqinfo.experiment import report
+    results = _small_results()
+    pts = report.paper_points(results)
+    assert [p["n"] for p in pts] == list(range(1, len(pts) + 1)) and len(pts) == 13
+    assert pts[0]["label"] == "Bytes" and pts[0]["bpb"] == 1.29
+    fig = report.fig3_figure(results)
+    texts = [t.get_text() for ax in fig.axes for lg in ([ax.get_legend()] + [a for a in ax.artists])
+             if lg is not None and hasattr(lg, "get_texts") for t in lg.get_texts()]
+    for p in pts:   # each numbered hollow point is named, with the paper's bits/byte
+        assert any(t.split() and t.split()[0] == str(p["n"]) and p["label"] in t and f"{p['bpb']:.2f}" in t
+                   for t in texts), p
+    assert "paper (M2 25m, C4)" in texts and "ours, v65k" in texts
+    numbers = {t.get_text() for t in fig.axes[0].texts}
+    assert {str(p["n"]) for p in pts} <= numbers          # the numbers beside the points
+    report.plot_fig3(results, tmp_path / "f3.png")
+    assert (tmp_path / "f3.png").stat().st_size > 10_000
