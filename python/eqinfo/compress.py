@@ -199,10 +199,34 @@ def _groups(specs: list[Method]) -> list[list[Method]]:
     return list(groups.values())
 
 
+class _NoBar:
+    """tqdm's interface, doing nothing: the core install has no tqdm (it is an extra)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n=1):
+        pass
+
+
+def _progress_bar():
+    try:
+        from tqdm import tqdm
+    except ModuleNotFoundError:
+        return _NoBar
+    return tqdm
+
+
 def _encode_group(outputs: list[_Output], docs: list[bytes], threads: int, progress: bool,
                   models: dict) -> tuple[list[list[np.ndarray]], bool]:
     """Tokens of every document for each output; one pass over the text for the whole group."""
-    from tqdm import tqdm
+    tqdm = _progress_bar()
     one_pass = len(outputs) > 1
     if one_pass:
         encoder = Tokenizer(outputs[0].spec, token_bits=1, m1=models.get("m1"), static=models.get("static"))

@@ -84,7 +84,8 @@ def _lines(docs: Iterable[str]) -> Iterator[str]:
 def train(out: str | Path, vocab_size: int = VOCAB_SIZE, data_path: str | Path | None = None,
           sample_bytes: int = SAMPLE_BYTES) -> Path:
     """Train the model on the training sample and write it to `out` (atomically)."""
-    import sentencepiece as spm
+    from eqinfo.console import require
+    spm = require("sentencepiece", "training the sentencepiece method")
     import io
     out = Path(out)
     proto = io.BytesIO()
@@ -103,7 +104,8 @@ class SentencePieceTokenizer:
     spec: Method = lookup("sentencepiece")
 
     def __init__(self, model_path: str | Path | None = None):
-        import sentencepiece as spm
+        from eqinfo.console import require
+        spm = require("sentencepiece", "the sentencepiece method")
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         if not self.model_path.exists():
             raise FileNotFoundError(f"{self.model_path} does not exist: build it with "
