@@ -330,7 +330,7 @@ def add_corpus_arguments(parser, data_help: str | None = None) -> None:
         f"{DEFAULT_FILE}); split: document i is validation iff i %% {VAL_EVERY} == 0 unless --val-ratio"))
     g.add_argument("--train", type=Path, default=None, help="train documents, read whole (with --validation)")
     g.add_argument("--validation", type=Path, default=None, help="validation documents, read whole (with --train)")
-    g.add_argument("--text-field", default="text", help="JSON field / parquet column of the text (default: text)")
+    g.add_argument("--text-field", default="text", help="JSON field / parquet column of the text (default: %(default)s)")
     g.add_argument("--val-ratio", default=None,
                    help="validation share of --data, evenly spread (e.g. 0.1 or 1/10; 1/50 is the fixed split)")
 

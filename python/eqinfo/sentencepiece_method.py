@@ -190,15 +190,23 @@ class SentencePieceTokenizer:
 
 
 def main(argv=None) -> None:
+    from eqinfo import data
     ap = argparse.ArgumentParser(description="Train the SentencePiece baseline on the train split.")
     ap.add_argument("--vocab-size", type=int, default=VOCAB_SIZE)
     ap.add_argument("--sample-bytes", type=int, default=SAMPLE_BYTES)
-    ap.add_argument("--data", type=Path, default=None, help="corpus (default: the shared en_real_mix)")
     ap.add_argument("--out", type=Path, default=None, help="default: models/sentencepiece-unigram-<V>.model")
+    data.add_corpus_arguments(ap)   # --data, --text-field, --val-ratio, --train/--validation
     args = ap.parse_args(argv)
+    try:
+        corpus = data.corpus_from_args(args)
+    except ValueError as e:
+        ap.error(str(e))
     out = args.out or default_model_path(args.vocab_size)
     t0 = time.time()
-    train(out, args.vocab_size, args.data, args.sample_bytes)
+    try:
+        train(out, args.vocab_size, corpus, args.sample_bytes)
+    except data.CorpusNotFoundError as e:
+        ap.exit(2, f"eqinfo-train-sentencepiece: error: {e}\n")
     tok = SentencePieceTokenizer(out)
     print(f"wrote {out} ({out.stat().st_size} bytes, vocab {tok.vocab_size}, sha256 {tok.model_hash}) "
           f"in {time.time() - t0:.1f} s")

@@ -250,3 +250,13 @@ def test_compress_names_the_flag_for_a_missing_corpus(binding, tmp_path, capsys)
     with pytest.raises(SystemExit) as e:
         _compress(binding, tmp_path, "--train", str(tmp_path))
     assert e.value.code == 2 and "--train and --validation go together" in capsys.readouterr().err
+
+
+def test_the_sentencepiece_trainer_names_the_flag_too(tmp_path, capsys):
+    pytest.importorskip("sentencepiece")
+    from eqinfo import sentencepiece_method
+    with pytest.raises(SystemExit) as e:
+        sentencepiece_method.main(["--data", str(tmp_path / "gone.jsonl"), "--out", str(tmp_path / "m.model")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "pass --data PATH" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "m.model").exists()
