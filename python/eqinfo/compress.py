@@ -3,8 +3,10 @@
     eqinfo-compress --split val --methods bytes,equalinfo-b16-v65k --out runs/shards --threads 2
     compress_split("equalinfo-b16-v65k", "val", Path("runs/shards"))  # -> runs/shards/val/equalinfo-b16-v65k.shard
 
-Input: the jsonl(.gz) corpus (default: the shared en_real_mix, eqinfo.data), the fixed split
-(document i is validation iff i % 50 == 0), optionally cut to a prefix of the split
+Input: a corpus (eqinfo.data.Corpus; default: the shared en_real_mix) -- a .jsonl, .jsonl.gz or
+.parquet file or a directory of .txt files, the text in --text-field -- and its split: the fixed
+split (document i is validation iff i % 50 == 0) unless --val-ratio gives another share, or
+explicit --train/--validation sources read whole (docs/corpus.md); optionally cut to a prefix of the split
 (--max-docs, --max-bytes: whole documents within the limits, either the longest prefix in file
 order or, with --order shuffled, a fixed random sample over all sources), so every method sees
 exactly the same text. Each document is tokenized on its own, EOS appended (the
@@ -33,7 +35,6 @@ from typing import Sequence
 
 import numpy as np
 
-from eqinfo import resources
 from eqinfo.shards import ShardError, read_shard, sidecar_path, write_shard
 from eqinfo.registry import METHODS, Method, lookup
 from eqinfo.tokenizers import Tokenizer, get_tokenizer
@@ -43,8 +44,11 @@ TOOL = "eqinfo-compress"
 TOOL_VERSION = 1
 SPLITS = ("train", "val")
 # Sidecar fields that define a shard's content; an existing shard with the same values is reused.
+# text_field and corpus_split are None for the project's defaults ("text", the fixed split), so
+# the sidecars written before they existed still compare equal.
 SETTINGS_KEYS = ("method", "factory_method", "b", "N", "vocab_size", "model_hash", "frequency_bits",
-                 "split", "corpus_sha256", "max_bytes", "max_docs", "order", "tool_version")
+                 "split", "corpus_sha256", "max_bytes", "max_docs", "order", "tool_version",
+                 "text_field", "corpus_split")
 BATCH_BYTES_PER_THREAD = 128 * 1024
 
 
@@ -52,11 +56,26 @@ def shard_path(out_dir: str | Path, split: str, method: str) -> Path:
     return Path(out_dir) / split / f"{method}.shard"
 
 
-_sha_cache: dict[tuple[str, int, int], str] = {}
+_sha_cache: dict[tuple, str] = {}
 
 
 def corpus_sha256(path: Path) -> str:
-    """First 16 hex digits of the corpus file's sha256 (cached per path, size and mtime)."""
+    """First 16 hex digits of the corpus file's sha256 (cached per path, size and mtime). A
+    directory of text files: the sha256 of each document's relative path and content, in order."""
+    from eqinfo import data
+    path = Path(path)
+    if path.is_dir():
+        files = data.text_files(path)
+        key = (str(path.resolve()),) + tuple((f.relative_to(path).as_posix(), f.stat().st_size,
+                                              f.stat().st_mtime_ns) for f in files)
+        if key not in _sha_cache:
+            h = hashlib.sha256()
+            for f in files:
+                rel = f.relative_to(path).as_posix().encode()
+                h.update(len(rel).to_bytes(8, "little") + rel)
+                h.update(f.stat().st_size.to_bytes(8, "little") + f.read_bytes())
+            _sha_cache[key] = h.hexdigest()[:16]
+        return _sha_cache[key]
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _sha_cache:
@@ -72,7 +91,7 @@ ORDERS = ("file", "shuffled")
 SHUFFLE_SEED = 0
 
 
-def select_documents(split: str, data_path: Path, max_bytes: int | None = None,
+def select_documents(split: str, data_path, max_bytes: int | None = None,
                      max_docs: int | None = None, order: str = "file") -> list[bytes]:
     """Whole documents of the split as UTF-8, at most max_docs of them and max_bytes of text.
 
@@ -82,8 +101,10 @@ def select_documents(split: str, data_path: Path, max_bytes: int | None = None,
     is ordered by source, so a prefix of a few hundred kB is a single source (the first 1.5 MB of
     the train split is all State of the Union speeches); a shuffled selection of the same size
     samples every source, and the same seed gives every method the same text.
+    data_path: a path (the fixed split) or an eqinfo.data.Corpus.
     """
     from eqinfo import data
+    corpus = data.as_corpus(data_path)
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     if order not in ORDERS:
@@ -93,7 +114,7 @@ def select_documents(split: str, data_path: Path, max_bytes: int | None = None,
             raise ValueError(f"{name} must be >= 1, got {v}")
     docs, total = [], 0
     if order == "file":
-        for text in data.iter_documents(data_path, split):
+        for text in corpus.iter_documents(split):
             if max_docs is not None and len(docs) >= max_docs:
                 break
             b = text.encode("utf-8")
@@ -102,7 +123,7 @@ def select_documents(split: str, data_path: Path, max_bytes: int | None = None,
             docs.append(b)
             total += len(b)
     else:
-        every = [t.encode("utf-8") for t in data.iter_documents(data_path, split)]
+        every = [t.encode("utf-8") for t in corpus.iter_documents(split)]
         for i in np.random.default_rng(SHUFFLE_SEED).permutation(len(every)):
             if max_docs is not None and len(docs) >= max_docs:
                 break
@@ -111,7 +132,7 @@ def select_documents(split: str, data_path: Path, max_bytes: int | None = None,
             docs.append(every[i])
             total += len(every[i])
     if not docs:
-        raise ValueError(f"no documents selected from {data_path} ({split}, max_bytes={max_bytes}, "
+        raise ValueError(f"no documents selected from {corpus.source(split)} ({split}, max_bytes={max_bytes}, "
                          f"max_docs={max_docs}, order={order}): is every document longer than max_bytes?")
     return docs
 
@@ -157,13 +178,16 @@ class _Output:
         return all(meta.get(k) == self.settings[k] for k in SETTINGS_KEYS)
 
 
-def _settings(spec: Method, tok, split: str, corpus_hash: str, max_bytes, max_docs, order) -> dict:
+def _settings(spec: Method, tok, split: str, corpus_hash: str, max_bytes, max_docs, order,
+              corpus=None) -> dict:
     # SentencePiece has no C++ factory method; its sidecars name its family there.
     return {"method": spec.name, "factory_method": spec.factory or spec.family.name, "b": spec.b, "N": spec.N,
             "vocab_size": tok.vocab_size, "model_hash": tok.model_hash,
             "frequency_bits": tok.frequency_bits if spec.model in ("m1", "static") else None,
             "split": split, "corpus_sha256": corpus_hash, "max_bytes": max_bytes, "max_docs": max_docs,
-            "order": order, "tool_version": TOOL_VERSION}
+            "order": order, "tool_version": TOOL_VERSION,
+            "text_field": None if corpus is None or corpus.text_field == "text" else corpus.text_field,
+            "corpus_split": None if corpus is None else corpus.split_rule}
 
 
 def _groups(specs: list[Method]) -> list[list[Method]]:
@@ -175,10 +199,34 @@ def _groups(specs: list[Method]) -> list[list[Method]]:
     return list(groups.values())
 
 
+class _NoBar:
+    """tqdm's interface, doing nothing: the core install has no tqdm (it is an extra)."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n=1):
+        pass
+
+
+def _progress_bar():
+    try:
+        from tqdm import tqdm
+    except ModuleNotFoundError:
+        return _NoBar
+    return tqdm
+
+
 def _encode_group(outputs: list[_Output], docs: list[bytes], threads: int, progress: bool,
                   models: dict) -> tuple[list[list[np.ndarray]], bool]:
     """Tokens of every document for each output; one pass over the text for the whole group."""
-    from tqdm import tqdm
+    tqdm = _progress_bar()
     one_pass = len(outputs) > 1
     if one_pass:
         encoder = Tokenizer(outputs[0].spec, token_bits=1, m1=models.get("m1"), static=models.get("static"))
@@ -206,14 +254,16 @@ def compress_methods(methods: Sequence[str], split: str, out_dir: str | Path, *,
     """Make `<out_dir>/<split>/<method>.shard` for every method; returns {method: shard path}.
 
     Shards whose sidecar already records the same settings (SETTINGS_KEYS) are kept unless
-    `force`. M1 methods that differ only in N are encoded in one M1 pass.
+    `force`. M1 methods that differ only in N are encoded in one M1 pass. data_path: a corpus
+    path (the fixed split) or an eqinfo.data.Corpus (own format, text field, split).
     """
+    from eqinfo import data
     if not 1 <= threads <= 256:
         raise ValueError(f"threads must be in [1, 256], got {threads}")
     specs = [lookup(m) for m in dict.fromkeys(methods)]
-    data_path = Path(data_path) if data_path is not None else resources.default_data_path()
-    if not data_path.exists():
-        raise FileNotFoundError(f"corpus {data_path} does not exist")
+    corpus = data.as_corpus(data_path)
+    corpus.check((split,))
+    data_path = corpus.source(split)
     corpus_hash = corpus_sha256(data_path)
     models = {"m1": m1, "static": static, "sentencepiece": sentencepiece}
     result: dict[str, Path] = {}
@@ -223,13 +273,13 @@ def compress_methods(methods: Sequence[str], split: str, out_dir: str | Path, *,
         for spec in group:
             tok = get_tokenizer(spec.name, **models)
             path = shard_path(out_dir, split, spec.name)
-            outputs.append(_Output(spec, tok, path, _settings(spec, tok, split, corpus_hash, max_bytes, max_docs, order)))
+            outputs.append(_Output(spec, tok, path, _settings(spec, tok, split, corpus_hash, max_bytes, max_docs, order, corpus)))
             result[spec.name] = path
         todo = [o for o in outputs if force or not o.up_to_date()]
         if not todo:
             continue
         if docs is None:  # read the corpus only if something is to be made
-            docs = select_documents(split, data_path, max_bytes, max_docs, order)
+            docs = select_documents(split, corpus, max_bytes, max_docs, order)
         t0 = time.perf_counter()
         tokens, one_pass = _encode_group(todo, docs, threads, progress, models)
         wall = time.perf_counter() - t0
@@ -276,15 +326,20 @@ def verify_shard(path: str | Path, *, threads: int = 1, data_path: str | Path | 
 
     Raises ValueError when that comparison is impossible (another corpus, another model);
     mismatching documents are returned, not raised. _documents: a cache shared across calls.
+    data_path: read this file (or eqinfo.data.Corpus) instead of the one the sidecar names; the
+    text field and split rule are the sidecar's.
     """
+    from eqinfo import data
     t0 = time.perf_counter()
     shard = read_shard(path)
     meta = shard.meta
-    corpus = Path(data_path) if data_path is not None else Path(meta["corpus"])
-    if corpus_sha256(corpus) != meta["corpus_sha256"]:
-        raise ValueError(f"{path}: made from corpus {meta['corpus_sha256']}, {corpus} is "
-                         f"{corpus_sha256(corpus)}")
-    key = (meta["split"], str(corpus), meta["max_bytes"], meta["max_docs"], meta.get("order", "file"))
+    corpus = (data_path if isinstance(data_path, data.Corpus)
+              else data.Corpus.from_sidecar(meta, data_path))
+    source = corpus.source(meta["split"])
+    if corpus_sha256(source) != meta["corpus_sha256"]:
+        raise ValueError(f"{path}: made from corpus {meta['corpus_sha256']}, {source} is "
+                         f"{corpus_sha256(source)}")
+    key = (meta["split"], corpus, meta["max_bytes"], meta["max_docs"], meta.get("order", "file"))
     cache = _documents if _documents is not None else {}
     if key not in cache:
         cache[key] = select_documents(meta["split"], corpus, meta["max_bytes"], meta["max_docs"],
@@ -324,7 +379,6 @@ def main(argv=None) -> None:
     ap.add_argument("--order", choices=ORDERS, default="file",
                     help="file: a prefix of the split; shuffled: a fixed random sample of its documents")
     ap.add_argument("--threads", type=int, default=1, help="documents tokenized in parallel (same output)")
-    ap.add_argument("--data", type=Path, default=None, help="jsonl(.gz) corpus (default: shared en_real_mix)")
     ap.add_argument("--m1", type=Path, default=None, help="M1 safetensors (default: models/m1-3m.safetensors)")
     ap.add_argument("--static", type=Path, default=None, help="order-0 model (default: models/static_en_train.json)")
     ap.add_argument("--sentencepiece", type=Path, default=None, help="SentencePiece model (default: models/...)")
@@ -333,15 +387,21 @@ def main(argv=None) -> None:
     ap.add_argument("--verify", action="store_true",
                     help="make nothing: decode the existing shards of --split in --out and compare "
                     "them with the corpus text (exit status 1 on any difference)")
+    from eqinfo import data
+    data.add_corpus_arguments(ap)
     args = ap.parse_args(argv)
+    try:
+        corpus = data.corpus_from_args(args)
+    except ValueError as e:
+        ap.error(str(e))
     methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
     if args.verify:
-        sys.exit(_verify_main(ap, args, methods))
+        sys.exit(_verify_main(ap, args, methods, corpus))
     try:
         paths = compress_methods(methods, args.split, args.out, max_bytes=args.max_bytes, max_docs=args.max_docs,
-                                 order=args.order, threads=args.threads, data_path=args.data, progress=not args.no_progress,
+                                 order=args.order, threads=args.threads, data_path=corpus, progress=not args.no_progress,
                                  force=args.force, m1=args.m1, static=args.static, sentencepiece=args.sentencepiece)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError, ImportError) as e:
         ap.exit(2, f"{TOOL}: error: {e}\n")
     print(f"{'method':24} {'docs':>6} {'bytes in':>10} {'tokens':>10} {'bytes/token':>11} {'KB/s':>8}")
     for name, path in paths.items():
@@ -351,7 +411,7 @@ def main(argv=None) -> None:
               f"{m['bytes_in'] / max(1, m['tokens_out']):11.3f} {speed:8.1f}")
 
 
-def _verify_main(ap, args, methods) -> int:
+def _verify_main(ap, args, methods, corpus) -> int:
     paths = [shard_path(args.out, args.split, m) for m in methods]
     if args.methods == "all":
         paths = [p for p in paths if p.exists()]
@@ -361,7 +421,9 @@ def _verify_main(ap, args, methods) -> int:
     cache, failed = {}, 0
     for path in paths:
         try:
-            v = verify_shard(path, threads=args.threads, data_path=args.data, m1=args.m1,
+            # --data / --train / --validation: read there (the sidecar's text field and split rule)
+            given = corpus.source(args.split) if (corpus.explicit or corpus.path is not None) else None
+            v = verify_shard(path, threads=args.threads, data_path=given, m1=args.m1,
                              static=args.static, sentencepiece=args.sentencepiece, _documents=cache)
         except (ValueError, FileNotFoundError, ShardError) as e:
             print(f"{path.stem:24} cannot verify: {e}")

@@ -17,6 +17,18 @@ validation set covers every source. The same rule, per file, splits the Korean/C
 (ko, zh, zh-Hant, zh-classical); `langs=` selects by it, after the split (the indices i are
 those of the whole file, so a language's validation documents are the same whether selected or
 not).
+
+OWN CORPORA (issue 13, docs/corpus.md). Besides the project's `.jsonl.gz` a corpus can be
+    a plain `.jsonl` file (any name; gzip is recognised by its magic bytes, not its suffix),
+    a `.parquet` file (needs pyarrow, which is not a dependency: `pip install pyarrow`),
+    a directory of `.txt` files (each file one document, in sorted path order, recursively);
+with the text in any field (`text_field`, default "text"). The split is the fixed rule above by
+default; `val_ratio=p/q` generalises it (document i is validation iff i == 0 or
+floor(i p/q) > floor((i-1) p/q): evenly spread, exact integer arithmetic, and val_ratio=1/50 IS
+the fixed rule), or a `Corpus(train=..., validation=...)` names two sources read whole. A
+`Corpus` is what the CLIs build from --data / --train / --validation / --text-field /
+--val-ratio (add_corpus_arguments, corpus_from_args); every reader here takes one wherever it
+takes a path.
 """
 from __future__ import annotations
 
@@ -25,8 +37,10 @@ import hashlib
 import json
 import os
 import zlib
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Union
 
 import numpy as np
 
@@ -47,48 +61,284 @@ def is_validation(doc_index: int) -> bool:
     return doc_index % VAL_EVERY == 0
 
 
-def iter_records(path: str | Path | None = None, split: str = "all") -> Iterator[dict]:
-    """Yield each document's JSON object (with a string `text`) in file order. split: "train",
-    "val" or "all".
+FIXED_RATIO = Fraction(1, VAL_EVERY)
+GZIP_MAGIC = b"\x1f\x8b"
+TEXT_SUFFIXES = (".txt",)
+# What every "corpus not found" error ends with: the flags that fix it (the CLIs share them).
+CORPUS_FLAGS = ("pass --data PATH (a .jsonl, .jsonl.gz or .parquet file, or a directory of .txt "
+                "files; or --train PATH --validation PATH), or set EQINFO_DATA_DIR to the "
+                f"directory holding {DEFAULT_FILE}")
 
-    The whole file is checked as it is read: a line that is not such an object, or a gzip file that
-    is truncated (EOFError: no end-of-stream marker) or damaged (bad CRC, length or data), raises
-    ValueError naming the file, so a damaged corpus is never read as a shorter one.
-    """
-    if split not in ("train", "val", "all"):
-        raise ValueError(f"split must be train/val/all, got {split!r}")
-    path = Path(path) if path is not None else default_data_path()
+
+class CorpusNotFoundError(FileNotFoundError):
+    """A corpus that is not there; the message names the flags that fix it (CORPUS_FLAGS)."""
+
+
+def parse_ratio(ratio) -> Fraction:
+    """A validation share in (0, 1) as an exact fraction: 0.1, "0.1", "1/10", Fraction(1, 10)."""
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
+        r = ratio if isinstance(ratio, Fraction) else Fraction(str(ratio).strip())
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"val_ratio must be a number in (0, 1) such as 0.1 or 1/10, got {ratio!r}") from None
+    if not 0 < r < 1:
+        raise ValueError(f"val_ratio must be in (0, 1), got {ratio!r}")
+    return r
+
+
+def is_validation_at(doc_index: int, ratio: Fraction | None = None) -> bool:
+    """Document doc_index is validation under the share `ratio` (None: the fixed 1/50 rule):
+    i == 0 or floor(i p/q) > floor((i-1) p/q), evenly spread; ratio 1/50 equals is_validation."""
+    if ratio is None:
+        return is_validation(doc_index)
+    p, q = ratio.numerator, ratio.denominator
+    return doc_index == 0 or (doc_index * p) // q > ((doc_index - 1) * p) // q
+
+
+def corpus_format(path: Path) -> str:
+    """"text-dir", "parquet" or "jsonl" (plain or gzip: the reader looks at the magic bytes)."""
+    if path.is_dir():
+        return "text-dir"
+    if path.suffix.lower() == ".parquet":
+        return "parquet"
+    return "jsonl"
+
+
+def _damaged(path, e):
+    return ValueError(f"{path}: truncated or damaged corpus file ({type(e).__name__}: {e})")
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
+    with open(path, "rb") as raw:
+        gz = raw.read(2) == GZIP_MAGIC
+    opener = gzip.open if gz else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as f:
             for i, line in enumerate(f):
                 if not line.strip():
                     # An empty line would still shift the indices of every later document;
                     # refuse rather than silently change the split.
                     raise ValueError(f"{path}:{i + 1}: empty line")
-                if split == "all" or (split == "val") == is_validation(i):
-                    yield _record(path, i, line)
+                yield i, line
     except (EOFError, gzip.BadGzipFile, zlib.error, UnicodeDecodeError) as e:
-        raise ValueError(f"{path}: truncated or damaged corpus file ({type(e).__name__}: {e})") from e
+        raise _damaged(path, e) from e
 
 
-def _record(path: Path, index: int, line: str) -> dict:
+def text_files(path: Path) -> list[Path]:
+    """The documents of a text directory: every *.txt under it, sorted by relative path."""
+    return sorted((p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES),
+                  key=lambda p: p.relative_to(path).as_posix())
+
+
+def _text_dir_records(path: Path, text_field: str) -> Iterator[dict]:
+    files = text_files(path)
+    if not files:
+        raise ValueError(f"{path}: a directory with no .txt files")
+    for f in files:
+        try:
+            text = f.read_bytes().decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{f}: not UTF-8 text ({e})") from e
+        yield {text_field: text, "path": f.relative_to(path).as_posix()}
+
+
+def _parquet_records(path: Path, text_field: str) -> Iterator[dict]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError as e:
+        raise ImportError(f"{path}: reading parquet needs pyarrow, which eqinfo does not "
+                          "install: pip install pyarrow") from e
+    try:
+        pf = pq.ParquetFile(path)
+        if text_field not in pf.schema_arrow.names:
+            raise ValueError(f'{path}: no column "{text_field}" (columns: '
+                             f'{", ".join(pf.schema_arrow.names)}): pass --text-field')
+        for batch in pf.iter_batches(columns=[text_field]):
+            for value in batch.column(0).to_pylist():
+                yield {text_field: value}
+    except (OSError, EOFError) as e:  # pyarrow's ArrowInvalid is a ValueError
+        raise _damaged(path, e) from e
+
+
+def iter_records(path: "str | Path | Corpus | None" = None, split: str = "all", *,
+                 text_field: str = "text", val_ratio=None) -> Iterator[dict]:
+    """Yield each document's record (a dict with a string `text_field`) in file order. split:
+    "train", "val" or "all"; val_ratio: the split's validation share (None: the fixed rule).
+    path may be a Corpus (then its own text field and split apply).
+
+    The whole file is checked as it is read: a line that is not such an object, or a gzip file that
+    is truncated (EOFError: no end-of-stream marker) or damaged (bad CRC, length or data), raises
+    ValueError naming the file, so a damaged corpus is never read as a shorter one.
+    """
+    if isinstance(path, Corpus):
+        yield from path.iter_records(split)
+        return
+    if split not in ("train", "val", "all"):
+        raise ValueError(f"split must be train/val/all, got {split!r}")
+    ratio = None if val_ratio is None else parse_ratio(val_ratio)
+    path = Path(path) if path is not None else _default_path()
+    if not path.exists():
+        raise CorpusNotFoundError(f"corpus {path} does not exist: {CORPUS_FLAGS}")
+    fmt = corpus_format(path)
+    if fmt == "jsonl":
+        for i, line in _jsonl_lines(path):
+            if split == "all" or (split == "val") == is_validation_at(i, ratio):
+                yield _record(path, i, line, text_field)
+        return
+    records = _text_dir_records(path, text_field) if fmt == "text-dir" else _parquet_records(path, text_field)
+    for i, record in enumerate(records):
+        if split == "all" or (split == "val") == is_validation_at(i, ratio):
+            if not isinstance(record.get(text_field), str):
+                raise ValueError(f'{path}: document {i + 1}: field "{text_field}" is not a string')
+            yield record
+
+
+def _default_path() -> Path:
+    try:
+        return default_data_path()
+    except FileNotFoundError as e:  # no repository to find ../shared/data from
+        raise CorpusNotFoundError(f"no corpus given and none found ({e}): {CORPUS_FLAGS}") from e
+
+
+def _record(path: Path, index: int, line: str, text_field: str = "text") -> dict:
     try:
         record = json.loads(line)
     except json.JSONDecodeError:
         record = None
-    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-        raise ValueError(f'{path}:{index + 1}: not a JSON object with a string field "text"')
+    if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+        hint = (f" (it has {', '.join(map(str, record))}: --text-field names another field)"
+                if isinstance(record, dict) and text_field not in record else "")
+        raise ValueError(f'{path}:{index + 1}: not a JSON object with a string field "{text_field}"{hint}')
     return record
 
 
-def iter_documents(path: str | Path | None = None, split: str = "all",
-                   langs: tuple[str, ...] | None = None) -> Iterator[str]:
-    """Yield the `text` of each document in file order (iter_records). split: "train", "val" or
+def iter_documents(path: "str | Path | Corpus | None" = None, split: str = "all",
+                   langs: tuple[str, ...] | None = None, *, text_field: str = "text",
+                   val_ratio=None) -> Iterator[str]:
+    """Yield the text of each document in file order (iter_records). split: "train", "val" or
     "all". langs: only the documents whose `lang` is one of these (None: all; the split is still
-    by the line index in the whole file)."""
-    for record in iter_records(path, split):
+    by the line index in the whole file). path may be a Corpus."""
+    if isinstance(path, Corpus):
+        text_field = path.text_field
+    for record in iter_records(path, split, text_field=text_field, val_ratio=val_ratio):
         if langs is None or record.get("lang") in langs:
-            yield record["text"]
+            yield record[text_field]
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """Where each split's documents come from.
+
+    Corpus(path)                             one source, the fixed split (i % 50 == 0: validation)
+    Corpus(path, val_ratio=Fraction(1, 10))  one source, 10% validation, evenly spread
+    Corpus(train=a, validation=b)            two sources, each read whole for its split
+    path None (and no train/validation): the project's corpus (default_data_path).
+    """
+    path: Path | None = None
+    train: Path | None = None
+    validation: Path | None = None
+    text_field: str = "text"
+    val_ratio: Fraction | None = None
+
+    def __post_init__(self):
+        for name in ("path", "train", "validation"):
+            v = getattr(self, name)
+            if v is not None and not isinstance(v, Path):
+                object.__setattr__(self, name, Path(v))
+        if self.val_ratio is not None:
+            object.__setattr__(self, "val_ratio", parse_ratio(self.val_ratio))
+        if (self.train is None) != (self.validation is None):
+            raise ValueError("--train and --validation go together (one source with a split: "
+                             "--data PATH [--val-ratio R])")
+        if self.train is not None and self.path is not None:
+            raise ValueError("give either --data or --train/--validation, not both")
+        if self.train is not None and self.val_ratio is not None:
+            raise ValueError("--val-ratio splits one --data source; --train/--validation are read whole")
+        if not self.text_field:
+            raise ValueError("text_field must not be empty")
+
+    @property
+    def explicit(self) -> bool:
+        return self.train is not None
+
+    def source(self, split: str) -> Path:
+        """The file or directory that split ("train"/"val"/"all") is read from."""
+        if self.explicit:
+            if split == "all":
+                raise ValueError("a --train/--validation corpus has no single source for split 'all'")
+            return {"train": self.train, "val": self.validation}[split]
+        return self.path if self.path is not None else _default_path()
+
+    @property
+    def split_rule(self) -> str | None:
+        """How a split is chosen, as the shard sidecars record it: None = the fixed rule,
+        "ratio p/q", or "whole" (explicit train/validation sources)."""
+        if self.explicit:
+            return "whole"
+        if self.val_ratio is None or self.val_ratio == FIXED_RATIO:
+            return None
+        return f"ratio {self.val_ratio.numerator}/{self.val_ratio.denominator}"
+
+    def check(self, splits=("train", "val")) -> None:
+        """Raise CorpusNotFoundError (naming the flags) unless every source needed exists."""
+        for split in (splits if self.explicit else ("all",)):
+            src = self.source(split)
+            if not src.exists():
+                flag = {"train": "--train", "val": "--validation"}.get(split, "--data") if self.explicit else None
+                raise CorpusNotFoundError(f"corpus {src} does not exist: "
+                                          + (f"fix {flag}" if flag else CORPUS_FLAGS))
+
+    def iter_records(self, split: str = "all") -> Iterator[dict]:
+        if split not in ("train", "val", "all"):
+            raise ValueError(f"split must be train/val/all, got {split!r}")
+        if self.explicit:
+            for s in (("train", "val") if split == "all" else (split,)):
+                yield from iter_records(self.source(s), "all", text_field=self.text_field)
+            return
+        yield from iter_records(self.source("all"), split, text_field=self.text_field,
+                                val_ratio=self.val_ratio)
+
+    def iter_documents(self, split: str = "all") -> Iterator[str]:
+        for record in self.iter_records(split):
+            yield record[self.text_field]
+
+    @classmethod
+    def from_sidecar(cls, meta: dict, override: "str | Path | None" = None) -> "Corpus":
+        """The corpus a shard was made from (eqinfo.compress sidecar fields corpus, text_field,
+        corpus_split); override: read that path instead of the recorded one."""
+        src = Path(override) if override is not None else Path(meta["corpus"])
+        field = meta.get("text_field") or "text"
+        rule = meta.get("corpus_split")
+        if rule == "whole":
+            return cls(train=src, validation=src, text_field=field)
+        ratio = Fraction(rule.split()[1]) if rule else None
+        return cls(src, text_field=field, val_ratio=ratio)
+
+
+CorpusLike = Union[str, Path, Corpus, None]
+
+
+def as_corpus(x: CorpusLike) -> Corpus:
+    """A Corpus from a Corpus, a path (the fixed split) or None (the project's corpus)."""
+    return x if isinstance(x, Corpus) else Corpus(None if x is None else Path(x))
+
+
+def add_corpus_arguments(parser, data_help: str | None = None) -> None:
+    """--data, --train, --validation, --text-field, --val-ratio: the corpus flags of every CLI."""
+    g = parser.add_argument_group("corpus (docs/corpus.md)")
+    g.add_argument("--data", type=Path, default=None, help=data_help or (
+        "corpus: .jsonl, .jsonl.gz, .parquet or a directory of .txt files (default: the shared "
+        f"{DEFAULT_FILE}); split: document i is validation iff i %% {VAL_EVERY} == 0 unless --val-ratio"))
+    g.add_argument("--train", type=Path, default=None, help="train documents, read whole (with --validation)")
+    g.add_argument("--validation", type=Path, default=None, help="validation documents, read whole (with --train)")
+    g.add_argument("--text-field", default="text", help="JSON field / parquet column of the text (default: %(default)s)")
+    g.add_argument("--val-ratio", default=None,
+                   help="validation share of --data, evenly spread (e.g. 0.1 or 1/10; 1/50 is the fixed split)")
+
+
+def corpus_from_args(args) -> Corpus:
+    """The Corpus the flags of add_corpus_arguments describe (ValueError on a bad combination)."""
+    return Corpus(args.data, train=args.train, validation=args.validation,
+                  text_field=args.text_field, val_ratio=args.val_ratio)
 
 
 def encode_document(text: str) -> np.ndarray:

@@ -84,7 +84,8 @@ def _lines(docs: Iterable[str]) -> Iterator[str]:
 def train(out: str | Path, vocab_size: int = VOCAB_SIZE, data_path: str | Path | None = None,
           sample_bytes: int = SAMPLE_BYTES) -> Path:
     """Train the model on the training sample and write it to `out` (atomically)."""
-    import sentencepiece as spm
+    from eqinfo.console import require
+    spm = require("sentencepiece", "training the sentencepiece method")
     import io
     out = Path(out)
     proto = io.BytesIO()
@@ -103,7 +104,8 @@ class SentencePieceTokenizer:
     spec: Method = lookup("sentencepiece")
 
     def __init__(self, model_path: str | Path | None = None):
-        import sentencepiece as spm
+        from eqinfo.console import require
+        spm = require("sentencepiece", "the sentencepiece method")
         self.model_path = Path(model_path) if model_path is not None else default_model_path()
         if not self.model_path.exists():
             raise FileNotFoundError(f"{self.model_path} does not exist: build it with "
@@ -188,15 +190,23 @@ class SentencePieceTokenizer:
 
 
 def main(argv=None) -> None:
+    from eqinfo import data
     ap = argparse.ArgumentParser(description="Train the SentencePiece baseline on the train split.")
     ap.add_argument("--vocab-size", type=int, default=VOCAB_SIZE)
     ap.add_argument("--sample-bytes", type=int, default=SAMPLE_BYTES)
-    ap.add_argument("--data", type=Path, default=None, help="corpus (default: the shared en_real_mix)")
     ap.add_argument("--out", type=Path, default=None, help="default: models/sentencepiece-unigram-<V>.model")
+    data.add_corpus_arguments(ap)   # --data, --text-field, --val-ratio, --train/--validation
     args = ap.parse_args(argv)
+    try:
+        corpus = data.corpus_from_args(args)
+    except ValueError as e:
+        ap.error(str(e))
     out = args.out or default_model_path(args.vocab_size)
     t0 = time.time()
-    train(out, args.vocab_size, args.data, args.sample_bytes)
+    try:
+        train(out, args.vocab_size, corpus, args.sample_bytes)
+    except data.CorpusNotFoundError as e:
+        ap.exit(2, f"eqinfo-train-sentencepiece: error: {e}\n")
     tok = SentencePieceTokenizer(out)
     print(f"wrote {out} ({out.stat().st_size} bytes, vocab {tok.vocab_size}, sha256 {tok.model_hash}) "
           f"in {time.time() - t0:.1f} s")

@@ -61,5 +61,7 @@ def test_a_bad_line_is_refused_with_its_file_and_line(tmp_path, line):
     path = tmp_path / "c.jsonl.gz"
     path.write_bytes(gzip.compress((LINES[0] + line + "\n" + LINES[1]).encode()))
     why = "empty line" if not line else 'not a JSON object with a string field "text"'
+    if "txt" in line:  # a missing field names the fields there are and the flag
+        why += r" \(it has txt: --text-field names another field\)"
     with pytest.raises(ValueError, match=f"^{path}:2: {why}$"):
         list(data.iter_documents(path))

@@ -229,11 +229,43 @@ def _stability_section(results: dict, st: dict, plots: dict) -> list[str]:
     return L
 
 
+# Page width: docs/results.md shows every plot at the width of the page (about 800 px on GitHub);
+# the figures are sized so that their text is >= 7 pt there (FIG_WIDTH_IN at SAVE_DPI).
+FIG_WIDTH_IN = 10.0
+SAVE_DPI = 100
+FIG10_COLUMNS = 4
+
+
+def paper_points(results: dict) -> list[dict]:
+    """The paper's points of Fig. 3 for the methods of `results`: {n, name, label, flops, bpb},
+    numbered 1.. in the matrix order (the numbers the plot writes next to them)."""
+    out = []
+    for name in _ordered(results, results["methods"]):
+        if "@" in name:
+            continue
+        pf, pb = paper_flops_per_byte(name), parse_method(name).paper.get("m2_25m_bpb")
+        if pf and pb:
+            out.append({"n": len(out) + 1, "name": name, "label": results["methods"][name]["label"],
+                        "flops": pf, "bpb": pb})
+    return out
+
+
 def plot_fig3(results: dict, path: Path) -> None:
+    import matplotlib.pyplot as plt
+    fig = fig3_figure(results)
+    fig.savefig(path, dpi=SAVE_DPI)
+    plt.close(fig)
+
+
+def fig3_figure(results: dict):
+    """The Fig. 3 plot as a matplotlib Figure: ours filled and labelled, the paper's hollow and
+    numbered, a legend panel naming markers, colours and every numbered paper point."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(8, 5.5))
+    from matplotlib.lines import Line2D
+    fig, (ax, lg) = plt.subplots(1, 2, figsize=(FIG_WIDTH_IN, 6.2),
+                                 gridspec_kw={"width_ratios": [3.1, 1]})
     M = results["methods"]
     # One line per stream over its M2 sizes (the paper's curves), where a sweep exists.
     for stream in sorted({r["stream"] for k, r in M.items() if "@" in k}):
@@ -247,59 +279,121 @@ def plot_fig3(results: dict, path: Path) -> None:
             continue
         col = FAMILIES[r["family"]].color
         mk = "s" if r.get("token_bits") == 16 else "o"
-        ax.scatter(r["flops_per_byte"], r["m2_bpb"], c=col, marker=mk)
+        ax.scatter(r["flops_per_byte"], r["m2_bpb"], c=col, marker=mk, s=30, zorder=3)
         # Sweep points label below, v65k points to the left: v256/v65k twins sit together.
         below = r.get("m2_preset") not in (None, results["scale"]["preset"])
         left = r.get("token_bits") == 16
-        ax.annotate(r["label"], (r["flops_per_byte"], r["m2_bpb"]), fontsize=6,
-                    xytext=(-4 if left else 4, -8 if below else 2), textcoords="offset points",
+        ax.annotate(r["label"], (r["flops_per_byte"], r["m2_bpb"]), fontsize=7,
+                    xytext=(-4 if left else 4, -9 if below else 2), textcoords="offset points",
                     ha="right" if left else "left")
-        pf, pb = paper_flops_per_byte(name), parse_method(name).paper.get("m2_25m_bpb")
-        if pf and pb:
-            ax.scatter(pf, pb, facecolors="none", edgecolors=col, marker=mk, alpha=0.6)
+    # The paper's points: hollow, numbered; the right-hand panel names every number.
+    pts = paper_points(results)
+    for p in pts:
+        r = M[p["name"]]
+        col = FAMILIES[r["family"]].color
+        mk = "s" if r.get("token_bits") == 16 else "o"
+        ax.scatter(p["flops"], p["bpb"], facecolors="none", edgecolors=col, marker=mk, s=34,
+                   linewidths=1.2, zorder=3)
+        ax.annotate(str(p["n"]), (p["flops"], p["bpb"]), fontsize=7, color=col, xytext=(4, -3),
+                    textcoords="offset points", ha="left", va="top")
     ax.set_xscale("log")
-    ax.set_xlabel("inference FLOPs/byte (M2 + M1 for AC methods)")
-    ax.set_ylabel("validation bits/byte")
-    ax.set_title(f"scale {results['scale']['name']}: filled = ours, hollow = paper (25m, C4); "
-                 "o = v256, s = v65k; lines: one stream over M2 sizes", fontsize=9)
+    xs = [r["flops_per_byte"] for r in M.values() if r.get("m2_bpb") is not None] + [p["flops"] for p in pts]
+    if xs:  # room for the labels written left of the leftmost points
+        ax.set_xlim(min(xs) / 2.2, max(xs) * 1.6)
+    ax.set_xlabel("inference FLOPs/byte (M2 + M1 for AC methods)", fontsize=9)
+    ax.set_ylabel("validation bits/byte", fontsize=9)
+    ax.set_title(f"scale {results['scale']['name']}: bits/byte vs FLOPs/byte (paper Fig. 3)", fontsize=10)
+    ax.tick_params(labelsize=8)
     ax.grid(alpha=0.3, which="both")
+    lg.axis("off")
+    fams = list(dict.fromkeys(r["family"] for r in M.values() if r.get("m2_bpb") is not None))
+    keys = [Line2D([], [], ls="", marker="o", color="0.3", label="ours, v256 (and Bytes, SP)"),
+            Line2D([], [], ls="", marker="s", color="0.3", label="ours, v65k"),
+            Line2D([], [], ls="", marker="o", mfc="none", mec="0.3", label="paper (M2 25m, C4)"),
+            Line2D([], [], color="0.3", lw=1, label="one stream, M2 sizes")]
+    keys += [Line2D([], [], ls="", marker="o", color=FAMILIES[f].color, label=FAMILIES[f].label)
+             for f in fams]
+    first = lg.legend(handles=keys, loc="upper left", fontsize=7.5, title="markers and colours",
+                      title_fontsize=8, frameon=False, borderaxespad=0)
+    lg.add_artist(first)
+    named = [Line2D([], [], ls="", marker="s" if M[p["name"]].get("token_bits") == 16 else "o",
+                    mfc="none", mec=FAMILIES[M[p["name"]]["family"]].color,
+                    label=f"{p['n']:>2}  {p['label']}  {p['bpb']:.2f}") for p in pts]
+    if named:
+        lg.legend(handles=named, loc="lower left", fontsize=7.5, frameon=False, borderaxespad=0,
+                  title="paper's points (bits/byte)", title_fontsize=8, handletextpad=0.4)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return fig
 
 
 def plot_fig10(results: dict, path: Path) -> bool:
+    import matplotlib.pyplot as plt
+    fig = fig10_figure(results)
+    if fig is None:
+        return False
+    fig.savefig(path, dpi=SAVE_DPI)
+    plt.close(fig)
+    return True
+
+
+def fig10_figure(results: dict):
+    """Accuracy and loss by position inside a window over training: one cell per method in a grid
+    of FIG10_COLUMNS columns (accuracy above loss), one colour scale of positions for all (log2,
+    so that #1 and #2 -- the paper's point: #1 is learned first -- differ clearly)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    runs = [(n, r) for n, r in results["methods"].items()
-            if r.get("window_tokens") and r["window_tokens"] > 1 and r.get("positions_curve")]
+    from matplotlib.gridspec import GridSpec, GridSpecFromSubplotSpec
+    from matplotlib.ticker import EngFormatter
+    runs = [(n, results["methods"][n]) for n in _ordered(results, results["methods"])
+            if (results["methods"][n].get("window_tokens") or 0) > 1
+            and results["methods"][n].get("positions_curve")]
     if not runs:
-        return False
-    fig, axes = plt.subplots(2, len(runs), figsize=(3.2 * len(runs), 5.5), squeeze=False)
+        return None
+    cols = min(FIG10_COLUMNS, len(runs))
+    grid_rows = -(-len(runs) // cols)
+    kmax = max(2, max(r["window_tokens"] for _, r in runs))
+    cmap = plt.get_cmap("viridis")
+    norm = matplotlib.colors.LogNorm(vmin=1, vmax=kmax)
+    fig = plt.figure(figsize=(FIG_WIDTH_IN, 3.9 * grid_rows + 0.7))
+    top = 1 - 0.55 / fig.get_figheight()
+    outer = GridSpec(grid_rows, cols, figure=fig, left=0.07, right=0.9, bottom=0.5 / fig.get_figheight(),
+                     top=top - 0.35 / fig.get_figheight(), hspace=0.42, wspace=0.32)
     for j, (name, r) in enumerate(runs):
+        inner = GridSpecFromSubplotSpec(2, 1, subplot_spec=outer[j // cols, j % cols], hspace=0.08)
+        acc_ax = fig.add_subplot(inner[0])
+        loss_ax = fig.add_subplot(inner[1], sharex=acc_ax)
         k = r["window_tokens"]
-        cmap = plt.get_cmap("viridis")
         for p in range(k):
             pts = sorted((c["tokens_seen"], c["accuracy"], c["loss_nats"])
                          for c in r["positions_curve"] if c["position"] == p)
             if not pts:
                 continue
             t, a, l = zip(*pts)
-            kw = dict(color=cmap(p / max(1, k - 1)), label=f"#{p + 1}", marker=".")
-            axes[0, j].plot(t, a, **kw)
-            axes[1, j].plot(t, l, **kw)
-        axes[0, j].set_title(r["label"], fontsize=8)
-        axes[1, j].set_xlabel("training tokens")
-        if j == 0:
-            axes[0, j].set_ylabel("accuracy")
-            axes[1, j].set_ylabel("loss (nats)")
-        if k <= 8:
-            axes[0, j].legend(fontsize=6, title="position", title_fontsize=6)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+            kw = dict(color=cmap(norm(p + 1)), marker=".", ms=4, lw=1.6 if p == 0 else 1.0)
+            acc_ax.plot(t, a, **kw)
+            loss_ax.plot(t, l, **kw)
+        acc_ax.set_title(f"{r['label']}\n{k} tokens per window", fontsize=8.5)
+        acc_ax.tick_params(labelbottom=False)
+        loss_ax.set_xlabel("training tokens", fontsize=8)
+        loss_ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+        for ax in (acc_ax, loss_ax):
+            ax.tick_params(labelsize=7)
+            ax.yaxis.get_offset_text().set_fontsize(7)
+            ax.grid(alpha=0.3)
+        if j % cols == 0:
+            acc_ax.set_ylabel("accuracy", fontsize=8)
+            loss_ax.set_ylabel("loss (nats)", fontsize=8)
+    fig.suptitle(f"scale {results['scale']['name']}: accuracy (upper) and loss (lower) by token "
+                 "position inside a window, over training (paper Fig. 10)", fontsize=10, y=top + 0.2 / fig.get_figheight())
+    cax = fig.add_axes((0.925, 0.15, 0.014, 0.7))
+    ticks = [t for t in (1, 2, 4, 8, 16, 32, 64) if t <= kmax]
+    bar = fig.colorbar(matplotlib.cm.ScalarMappable(norm=norm, cmap=cmap), cax=cax, ticks=ticks)
+    bar.ax.set_yticklabels([f"#{t}" for t in ticks])
+    bar.ax.minorticks_off()
+    bar.set_label("token position in its window", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
+    return fig
 
 
 def plot_fig11(results: dict, path: Path) -> bool:

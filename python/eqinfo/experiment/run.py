@@ -22,7 +22,17 @@ are forwarded to the training processes, which checkpoint and exit.
 
 Across sessions (runs/ is not kept, committed files are): --results-dir (default
 docs/results/<scale>/ in the repository, "" to disable) receives every finished run's small
-files and a copy of results.json (run_records). With no validation shard at all (fresh machine),
+files and a copy of results.json (run_records).
+
+Where it writes. A published scale (Scale.publish: small, paper-25m) renders into the
+repository's docs/ and keeps its runs in docs/results/<scale>/ by default: those are the
+committed results. The smoke-test scale `tiny` writes ONLY under --out: its report goes to
+<out>/docs and its kept runs to <out>/results unless --docs / --results-dir name other places, so
+`eqinfo-experiment --scale tiny` never overwrites the committed docs/results.md.
+
+The corpus: --data (any format eqinfo.data reads: .jsonl, .jsonl.gz, .parquet, a directory of
+.txt files), --text-field, --val-ratio, or --train/--validation (eqinfo.data.add_corpus_arguments;
+docs/corpus.md). A missing corpus is one line naming the flag, not a traceback. With no validation shard at all (fresh machine),
 --report-only re-renders <results-dir>/results.json as it is, with a note saying so.
 """
 from __future__ import annotations
@@ -66,28 +76,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compress-threads", type=int, default=None, help="default: --jobs (at least 1)")
     p.add_argument("--out", default=None, help="default: runs/experiment/<scale>")
     p.add_argument("--shards", default=None, help="existing shard directory (skips compression)")
-    p.add_argument("--data", default=None, help="corpus .jsonl.gz (default: shared data)")
-    p.add_argument("--docs", default=str(REPO_ROOT / "docs"), help="where results.md goes")
+    p.add_argument("--docs", default=None,
+                   help="where results.md and the plots go; default: the repository's docs/ for a "
+                        "published scale, <out>/docs for tiny (which writes only under --out)")
     p.add_argument("--results-name", default="results.md")
     p.add_argument("--device", default=None, help="override the scale's device (auto/cpu/cuda)")
     p.add_argument("--report-only", action="store_true", help="collect and render, train nothing")
     p.add_argument("--results-dir", default=None,
                    help="kept results (finished runs' small files + results.json), committed so "
-                        "they survive the session; default: docs/results/<scale>; '' disables")
+                        "they survive the session; default: docs/results/<scale> for a published "
+                        "scale, <out>/results for tiny; '' disables")
     p.add_argument("--kl-max-bits", type=int, default=KL_MAX_BITS,
                    help="KL analysis: bits of each validation stream used")
     p.add_argument("--stability-sentences", type=int, default=None,
                    help="stability analysis: sentences measured (default: by scale; 0 skips it)")
     p.add_argument("--stability-prefixes", type=int, default=None,
                    help="stability analysis: contexts per sentence (default: by scale)")
+    from .. import data
+    data.add_corpus_arguments(p)
     return p
 
 
+def output_dirs(a: argparse.Namespace, scale: Scale) -> tuple[Path, Path, Path | None]:
+    """(out, docs, results_dir) of a run: the flags, else the scale's defaults (module
+    docstring, "Where it writes"): a smoke-test scale keeps everything under out."""
+    out = Path(a.out) if a.out else REPO_ROOT / "runs" / "experiment" / scale.name
+    docs = Path(a.docs) if a.docs else (REPO_ROOT / "docs" if scale.publish else out / "docs")
+    if a.results_dir == "":
+        results_dir = None
+    elif a.results_dir:
+        results_dir = Path(a.results_dir)
+    else:
+        results_dir = (REPO_ROOT / "docs" / "results" / scale.name if scale.publish
+                       else out / "results")
+    return out, docs, results_dir
+
+
 def train_stage(a: argparse.Namespace, scale: Scale, methods: list[str], shards: Path,
-                runs: Path, results_dir: Path | None) -> list[str]:
+                runs: Path, results_dir: Path | None, corpus=None) -> list[str]:
     """Shards (unless --shards) and every unfinished run. -> the methods whose run failed."""
     if not a.shards:
-        compress_all(scale, methods, shards, a.compress_threads or max(a.jobs, 1), a.data)
+        compress_all(scale, methods, shards, a.compress_threads or max(a.jobs, 1), corpus)
     missing = [m for m in methods for s in SPLITS if not shard_path(shards, s, m).exists()]
     if missing:
         raise SystemExit(f"missing shards in {shards}: {sorted(set(missing))}")
@@ -95,7 +124,7 @@ def train_stage(a: argparse.Namespace, scale: Scale, methods: list[str], shards:
 
 
 def results_stage(a: argparse.Namespace, scale: Scale, methods: list[str], shards: Path,
-                  out: Path, results_dir: Path | None) -> dict:
+                  out: Path, results_dir: Path | None, corpus=None) -> dict:
     """results.json's content: collected and analysed from the shards present, or, with no
     validation shard at all (a fresh machine), the kept results.json as it is, with a note."""
     kept = results_dir / "results.json" if results_dir is not None else None
@@ -117,31 +146,38 @@ def results_stage(a: argparse.Namespace, scale: Scale, methods: list[str], shard
     results = collect(scale, methods, shards, out / "runs", results_dir, previous)
     run_analyses(results, shards, previous.get("analyses"), kl_max_bits=a.kl_max_bits,
                  stability_sentences=a.stability_sentences,
-                 stability_prefixes=a.stability_prefixes, data_path=a.data)
+                 stability_prefixes=a.stability_prefixes, data_path=corpus)
     return results
 
 
 def main(argv=None) -> int:
-    a = build_parser().parse_args(argv)
+    from .. import data
+    parser = build_parser()
+    a = parser.parse_args(argv)
+    try:
+        corpus = data.corpus_from_args(a)
+    except ValueError as e:
+        parser.error(str(e))
     scale = get_scale(a.scale, **({"device": a.device} if a.device else {}))
     methods = (list(scale.methods) + list(scale.sweeps) if a.methods == "all"
                else [m.strip() for m in a.methods.split(",") if m.strip()])
     for m in methods:
         parse_method(m)  # clear error on a bad name before any work
-    out = Path(a.out) if a.out else REPO_ROOT / "runs" / "experiment" / scale.name
+    out, docs, results_dir = output_dirs(a, scale)
     shards = Path(a.shards) if a.shards else out / "shards"
-    results_dir = (None if a.results_dir == "" else
-                   Path(a.results_dir) if a.results_dir else REPO_ROOT / "docs" / "results" / scale.name)
-    failed = ([] if a.report_only else
-              train_stage(a, scale, methods, shards, out / "runs", results_dir))
-    results = results_stage(a, scale, methods, shards, out, results_dir)
+    try:
+        failed = ([] if a.report_only else
+                  train_stage(a, scale, methods, shards, out / "runs", results_dir, corpus))
+    except data.CorpusNotFoundError as e:
+        raise SystemExit(f"eqinfo-experiment: error: {e}") from None
+    results = results_stage(a, scale, methods, shards, out, results_dir, corpus)
     text = json.dumps(results, indent=1) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "results.json", text)
     if results_dir is not None and "note" not in results:
         results_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(results_dir / "results.json", text)
-    md = write_report(results, Path(a.docs), a.results_name)
+    md = write_report(results, docs, a.results_name)
     print(f"[experiment] {out / 'results.json'} -> {md}"
           + (f" (kept in {results_dir})" if results_dir is not None else ""))
     if failed:

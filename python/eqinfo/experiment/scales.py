@@ -65,6 +65,9 @@ class Scale:
     # Which documents the byte limits select (eqinfo.compress.select_documents): "shuffled" = a
     # fixed random sample over all sources; a file-order prefix would be a single source.
     doc_order: str = "shuffled"
+    # Its report and kept runs are the committed ones (docs/results.md, docs/results/<scale>/) by
+    # default; False (the tiny smoke test): eqinfo-experiment writes only under its --out.
+    publish: bool = True
 
     def train_bytes_for(self, method: str) -> int | None:
         return self.train_bytes_by_family.get(parse_method(method).family, self.train_bytes)
@@ -82,7 +85,7 @@ SCALES: dict[str, Scale] = {
     # End-to-end check: minutes on a CPU, real compression of a few documents.
     "tiny": Scale("tiny", "tiny", seq_len=64, batch=4, train_bytes=30_000, val_bytes=10_000,
                   epochs=2, n_evals=2, train_bytes_by_family={"ac": 15_000},
-                  sweeps=("bytes@m2-cpu-xs",)),
+                  sweeps=("bytes@m2-cpu-xs",), publish=False),
     # ~4-6 CPU-hours for the 18 methods (module docstring).
     "small": Scale("small", "m2-cpu-xs", seq_len=256, batch=16, train_bytes=1_500_000,
                    val_bytes=100_000, epochs=2, n_evals=6, train_bytes_by_family={"ac": 200_000},
