@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from eqinfo.m1 import get_preset
-from eqinfo.m1.config import RUNS, M1TrainConfig
+from eqinfo.m1.config import RUNS, M1Config, M1TrainConfig
 from eqinfo.m1 import snapshot as S
 from eqinfo.m1 import train as T
 from eqinfo.training.optim import warmup_cosine_lr
@@ -103,7 +103,7 @@ def test_the_committed_snapshot_still_starts_a_run(tmp_path):
     """models/checkpoints/m1-3m-train.pt (written before the trainers shared eqinfo.training)
     loads as the m1-3m model and continues training from its step."""
     snap = torch.load(COMMITTED, map_location="cpu", weights_only=False)
-    assert snap["format"] == S.FORMAT and snap["config"] == get_preset("m1-3m").to_dict()
+    assert snap["format"] == S.FORMAT and M1Config.from_dict(snap["config"]) == get_preset("m1-3m")
     corpus = tmp_path / "c.jsonl.gz"
     write_corpus(corpus, n_docs=200)
     step = int(snap["step"])
