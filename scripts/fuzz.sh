@@ -58,7 +58,7 @@ corpus_of() { [[ $1 == decode_fuzzer ]] && echo build-fuzz/corpus || echo "build
 
 build() {  # target: rebuild when the fuzzer or any header is newer than the binary
   local t=$1 bin=build-fuzz/$1
-  if [[ ! -x $bin ]] || [[ -n $(find include "tests/fuzz/$t.cpp" -newer "$bin" -print -quit) ]]; then
+  if [[ ! -x $bin ]] || [[ -n $(find include "tests/fuzz/$t.cpp" tests/fuzz/*.hpp -newer "$bin" -print -quit) ]]; then
     echo "building $bin with $cxx"
     # shellcheck disable=SC2086  # the extra flags are lists
     "$cxx" -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -11,6 +11,7 @@ import torch
 from eqinfo.m1 import M1, get_preset
 from eqinfo.m1 import export as ex
 from eqinfo.m1.config import EOS
+from eqinfo.m1.fixtures import structured_corpus, tiny_trained_model
 from eqinfo.m1.integer_model import (A, R, IntegerM1, check_bounds, div_round, exp2_neg,
                                      fnv1a64, forward_logits_batch, forward_tables, frequencies,
                                      incremental_tables, isqrt, isqrt_array, logits_q10,
@@ -27,39 +28,15 @@ LUT = make_exp2_lut().astype(np.int64)
 
 # ----------------------------------------------------------------------------- fixtures
 
-def _corpus() -> np.ndarray:
-    """A small structured byte stream: repeated words, some random bytes, some Korean."""
-    rng = np.random.default_rng(1)
-    words = [b"the ", b"cat ", b"sat ", b"on ", b"a ", b"mat. ", b"\xed\x95\x9c "]
-    out = bytearray()
-    while len(out) < 20000:
-        out += words[rng.integers(len(words))] if rng.random() < 0.8 else bytes([rng.integers(256)])
-    return np.frombuffer(bytes(out), np.uint8).astype(np.uint16)
-
-
 @pytest.fixture(scope="module")
 def corpus():
-    return _corpus()
+    return structured_corpus()
 
 
 @pytest.fixture(scope="module")
 def float_model(corpus):
-    """Tiny M1 after 80 Adam steps on the corpus (deterministic): peaked, realistic predictions.
-    A random-init model is a poor stand-in: with large random weights its attention is chaotic
-    and amplifies any rounding; with the default init it predicts near-uniform tables."""
-    torch.manual_seed(0)
-    m = M1(get_preset("tiny"))
-    with torch.no_grad():
-        for blk in m.blocks:
-            blk.attn.rel_bias.weight.normal_(0, 1.0)
-    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
-    for step in range(80):
-        x, y, g = (torch.from_numpy(a) for a in sample_batch(corpus, 0, step, 8, 64, 0.5, 4, 32))
-        loss, _ = loss_fn(m(x, g), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return m.eval()
+    """Tiny M1 after 80 Adam steps on the corpus (deterministic): peaked, realistic predictions."""
+    return tiny_trained_model(corpus)
 
 
 @pytest.fixture(scope="module")

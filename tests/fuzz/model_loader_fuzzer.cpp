@@ -48,6 +48,8 @@
 #include "eqinfo/sha256.hpp"
 #include "eqinfo/transformer_model.hpp"
 
+#include "fuzz_seeds.hpp"
+
 namespace {
 
 using namespace eqinfo;
@@ -245,13 +247,7 @@ void write_seeds(const std::string& dir) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("EQINFO_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+EQINFO_FUZZ_SEED_WRITER(write_seeds)
 
 namespace {
 

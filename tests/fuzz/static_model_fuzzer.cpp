@@ -34,6 +34,8 @@
 
 #include "eqinfo/static_model.hpp"
 
+#include "fuzz_seeds.hpp"
+
 namespace {
 
 using namespace eqinfo;
@@ -108,13 +110,7 @@ void write_seeds(const std::string& dir) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("EQINFO_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+EQINFO_FUZZ_SEED_WRITER(write_seeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

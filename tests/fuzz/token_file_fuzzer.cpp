@@ -31,6 +31,8 @@
 #include "eqinfo/gzip_tokenizer.hpp"
 #include "eqinfo/token_file.hpp"
 
+#include "fuzz_seeds.hpp"
+
 namespace {
 
 using namespace eqinfo;
@@ -70,13 +72,7 @@ void write_seeds(const std::string& dir) {
 
 }  // namespace
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  if (const char* dir = std::getenv("EQINFO_FUZZ_WRITE_SEEDS")) {
-    write_seeds(dir);
-    std::exit(0);
-  }
-  return 0;
-}
+EQINFO_FUZZ_SEED_WRITER(write_seeds)
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);

@@ -3,8 +3,8 @@ W = 16), for the C++ tests of the bounded span (tests/transformer_model_test.cpp
 
     PYTHONPATH=python python3 tests/golden/make_m1_tiny_v2.py
 
-The model is the Python tests' fixture (python/tests/test_m1_integer.py: the "tiny" preset after
-80 Adam steps on a small structured byte stream, seed 0), quantized, with W = 16 so that the
+The model is the Python tests' fixture (eqinfo.m1.fixtures: the "tiny" preset after 80 Adam
+steps on a small structured byte stream, seed 0), quantized, with W = 16 so that the
 span slides after 16 positions. The file is committed: the C++ tests read it and check its
 self-test, whose tables this script's NumPy reference computed (so a C++ kernel that loads it
 agrees with the reference on 8 contexts, one of 2 W + 100 = 132 bytes). Rerunning it with
@@ -14,46 +14,21 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "python"))
 
-from eqinfo.m1 import M1, get_preset  # noqa: E402
 from eqinfo.m1 import export as ex  # noqa: E402
+from eqinfo.m1.fixtures import structured_corpus, tiny_trained_model  # noqa: E402
 from eqinfo.m1.integer_model import IntegerM1  # noqa: E402
-from eqinfo.m1.model import loss_fn  # noqa: E402
 from eqinfo.m1.quantize import calibration_windows, choose_grids, collect_activation_stats, quantize_model  # noqa: E402
-from eqinfo.m1.train import sample_batch  # noqa: E402
 
 WINDOW = 16
 
 
-def corpus() -> np.ndarray:
-    rng = np.random.default_rng(1)
-    words = [b"the ", b"cat ", b"sat ", b"on ", b"a ", b"mat. ", b"\xed\x95\x9c "]
-    out = bytearray()
-    while len(out) < 20000:
-        out += words[rng.integers(len(words))] if rng.random() < 0.8 else bytes([rng.integers(256)])
-    return np.frombuffer(bytes(out), np.uint8).astype(np.uint16)
-
-
 def main():
-    torch.manual_seed(0)
-    data = corpus()
-    m = M1(get_preset("tiny"))
-    with torch.no_grad():
-        for blk in m.blocks:
-            blk.attn.rel_bias.weight.normal_(0, 1.0)
-    opt = torch.optim.Adam(m.parameters(), lr=3e-3)
-    for step in range(80):
-        x, y, g = (torch.from_numpy(a) for a in sample_batch(data, 0, step, 8, 64, 0.5, 4, 32))
-        loss, _ = loss_fn(m(x, g), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    m.eval()
+    data = structured_corpus()
+    m = tiny_trained_model(data)
     im = quantize_model(m, choose_grids(collect_activation_stats(m, calibration_windows(data, 64, seed=0)), "max"))
     im = IntegerM1(dataclasses.replace(im.config, attention_window=WINDOW), im.tensors)
     meta = ex.make_metadata(im, 16, training={"source": "tests/golden/make_m1_tiny_v2.py"})
