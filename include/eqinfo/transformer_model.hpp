@@ -213,13 +213,14 @@ class TransformerModel {
   void set_kernel(m1::KernelKind k) { kernel_ = k; }
 
  private:
+  // Limits on the self-test a file may ask for (docs/formats.md, "What the
+  // tools check"): the exporter's is 7 inputs of 545 bytes in all, and
+  // version 2 adds one of 2W + 100 bytes (612 for W = 256).
+  static constexpr std::size_t kMaxSelfTestInputs = 64, kMaxSelfTestBytes = 4096;
+
   // The sentencepiece habit: the file carries inputs and the hashes of the
   // tables the exporter's reference computed for them; a model that computes
   // anything else (damaged weights, a kernel bug, another spec) is refused.
-  // Limits on the self-test a file may ask for (docs/formats.md, "What the
-  // tools check"): the exporter's is 7 inputs of 545 bytes in all.
-  static constexpr std::size_t kMaxSelfTestInputs = 64, kMaxSelfTestBytes = 4096;
-
   void run_self_test() const {
     const nlohmann::json& meta = impl_->weights.metadata;
     const nlohmann::json st = meta.contains("self_test") ? meta["self_test"] : nlohmann::json();
