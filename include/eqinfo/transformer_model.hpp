@@ -103,7 +103,7 @@ class TransformerModel {
 
   struct Context {
     // Per layer: [rows][d]. Row 0 is position 0 (the sink), row 1 + τ - kv_base
-    // position τ (m1::KvRows). Format v1 keeps every position (kv_base 1);
+    // position τ (m1::cache_row). Format v1 keeps every position (kv_base 1);
     // v2 evicts what left every future span, a block at a time (evict()).
     std::vector<std::vector<std::int16_t>> keys, values;
     std::size_t kv_base = 1;
@@ -374,7 +374,7 @@ class TransformerModel {
       m1::requant_rows(acc, ld_acc, R, d, T.q.mult.data(), T.q.shift, INT32_MIN, -A, A, q, d);
       for (std::size_t r = 0; r < R; ++r) {
         auto& c = *rows[r].ctx;
-        const std::size_t end = (m1::KvRows{nullptr, nullptr, c.kv_base}.row(rows[r].pos) + 1) * d;
+        const std::size_t end = (m1::cache_row(rows[r].pos, c.kv_base) + 1) * d;
         if (c.keys[li].size() < end) c.keys[li].resize(end);
         if (c.values[li].size() < end) c.values[li].resize(end);
         m1::requant_rows(acc + r * ld_acc + d, ld_acc, 1, d, T.k.mult.data(), T.k.shift, INT32_MIN, -A, A, &c.keys[li][end - d], d);

@@ -34,14 +34,17 @@ inline std::size_t span_first(std::size_t window, std::size_t t) noexcept {
   return window == 0 || t + 2 <= window ? 1 : t + 2 - window;
 }
 
-// One layer's cache of a context, as the span reads it: row 0 holds position
-// 0 (the sink), row 1 + τ - base holds position τ >= base. With an unbounded
-// span nothing is evicted, base stays 1 and row τ is position τ.
+// Where a context's cache keeps `position`: row 0 holds position 0 (the
+// sink), row 1 + τ - base position τ >= base. With an unbounded span nothing
+// is evicted, base stays 1 and row τ is position τ.
+inline std::size_t cache_row(std::size_t position, std::size_t base) noexcept { return position == 0 ? 0 : 1 + position - base; }
+
+// One layer's cache of a context, as the span reads it (rows by cache_row).
 struct KvRows {
   const std::int16_t* keys;    // [rows][d], head-major columns
   const std::int16_t* values;  // [rows][d]
   std::size_t base = 1;
-  [[nodiscard]] std::size_t row(std::size_t position) const noexcept { return position == 0 ? 0 : 1 + position - base; }
+  [[nodiscard]] std::size_t row(std::size_t position) const noexcept { return cache_row(position, base); }
 };
 
 // q [d] at position t; kv holds every position of its span; a [d] receives
