@@ -85,6 +85,14 @@ std::string load_error(const std::string& path) {
   return "";
 }
 
+// The message after "model 'PATH': " of loading `bytes`, written as `name`.
+std::string refusal(const char* name, const std::string& bytes) {
+  const std::string path = write_temp(name, bytes);
+  const std::string error = load_error(path), prefix = "model '" + path + "': ";
+  REQUIRE(error.starts_with(prefix));
+  return error.substr(prefix.size());
+}
+
 }  // namespace
 
 TEST_CASE("M1 loads, passes its self-test, and has one fingerprint for every kernel", "[m1]") {
@@ -311,12 +319,7 @@ TEST_CASE("Equal-Info with M1 round-trips English, Korean, Chinese and binary fo
 
 TEST_CASE("M1 metadata numbers are read strictly: out of range is refused, never wrapped", "[m1]") {
   const std::string good = read_file(kModelPath);
-  const auto refused = [&](const char* name, auto edit) {
-    const std::string path = write_temp(name, eqinfo_test::with_eqinfo_metadata(good, edit));
-    const std::string error = load_error(path), prefix = "model '" + path + "': ";
-    REQUIRE(error.starts_with(prefix));
-    return error.substr(prefix.size());
-  };
+  const auto refused = [&](const char* name, auto edit) { return refusal(name, eqinfo_test::with_eqinfo_metadata(good, edit)); };
   const std::uint64_t wraps_to_16 = (std::uint64_t{1} << 32) + 16;  // get<unsigned> read it as 16
   CHECK(refused("m1_p_wraps.safetensors", [&](auto& m) { m["frequency_bits"] = wraps_to_16; }) ==
         "metadata 'frequency_bits' must be an integer in [0, 16], not 4294967312");
@@ -366,18 +369,6 @@ TEST_CASE("M1 loader refuses damaged and foreign files, saying why", "[m1]") {
     CHECK_THAT(e.what(), Catch::Contains("16-bit"));
   }
 }
-
-namespace {
-
-// The message after "model 'PATH': " of loading `bytes`, written as `name`.
-std::string refusal(const char* name, const std::string& bytes) {
-  const std::string path = write_temp(name, bytes);
-  const std::string error = load_error(path), prefix = "model '" + path + "': ";
-  REQUIRE(error.starts_with(prefix));
-  return error.substr(prefix.size());
-}
-
-}  // namespace
 
 TEST_CASE("M1 metadata is sealed: a changed or missing eqinfo_sha256 is refused", "[m1]") {
   const std::string good = read_file(kModelPath);
@@ -504,12 +495,7 @@ TEST_CASE("Format v2 loads with its span, and a span is never read into a v1 fil
   CHECK(model().config().format_version == 1);
   CHECK(model().config().attention_window == 0);
   const std::string good = read_file(kTinyV2Path);
-  const auto refusal_of = [&](const char* name, auto edit) {
-    const std::string path = write_temp(name, eqinfo_test::with_eqinfo_metadata(good, edit));
-    const std::string error = load_error(path), prefix = "model '" + path + "': ";
-    REQUIRE(error.starts_with(prefix));
-    return error.substr(prefix.size());
-  };
+  const auto refusal_of = [&](const char* name, auto edit) { return refusal(name, eqinfo_test::with_eqinfo_metadata(good, edit)); };
   CHECK(refusal_of("v2_as_v1.safetensors", [](auto& m) { m["version"] = 1; }) ==
         "a version-1 file has no attention_window (the span is format version 2)");
   CHECK(refusal_of("v2_no_window.safetensors", [](auto& m) { m["architecture"].erase("attention_window"); }) ==
