@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -18,9 +19,11 @@
 #include <string_view>
 #include <vector>
 
+#include <eqinfo/bundled_models.hpp>
 #include <eqinfo/file_io.hpp>
 #include <eqinfo/tokenizer_factory.hpp>
 #include <eqinfo/utf8.hpp>
+#include <eqinfo/version.hpp>
 
 namespace eqinfo::cli {
 
@@ -31,10 +34,13 @@ struct UsageError : std::runtime_error {
 
 class Arguments {
  public:
-  // `valued` flags take a value; `switches` take none.
+  // `valued` flags take a value; `switches` take none. The short forms -h, -o FILE and -f are
+  // --help, --output FILE and --force; a lone "-" is a positional argument (stdin or stdout).
   Arguments(int argc, char** argv, const std::set<std::string>& valued, const std::set<std::string>& switches) {
+    static const std::map<std::string, std::string> kShort{{"-h", "--help"}, {"-o", "--output"}, {"-f", "--force"}};
     for (int i = 1; i < argc; ++i) {
       std::string a = argv[i];
+      if (const auto s = kShort.find(a); s != kShort.end() && (valued.count(s->second) || switches.count(s->second))) a = s->second;
       if (a.size() > 2 && a.rfind("--", 0) == 0) {
         std::string value;
         bool has_value = false;
@@ -55,6 +61,8 @@ class Arguments {
         } else {
           throw UsageError("unknown option " + a);
         }
+      } else if (a.size() > 1 && a[0] == '-') {
+        throw UsageError("unknown option " + a);
       } else {
         positional_.push_back(a);
       }
@@ -98,33 +106,52 @@ inline const char* kSpecHelp =
     "  --method M            equalinfo (default) | ac | staticac | gzip | gzip-raw | bytes\n"
     "  --window-bits B       Equal-Info window size b: 12 16 24 32 48 64 128 (default 16)\n"
     "  --token-bits N        token size N in 1..16, N <= b (default 16; bytes: always 8 + EOS)\n"
-    "  --model SPEC          uniform | static:PATH (from eqinfo-build-static-model)\n"
-    "                        | m1:PATH.safetensors (the transformer M1).  Default: the bundled\n"
-    "                        M1 (models/m1-3m.safetensors) for equalinfo, uniform otherwise\n"
+    "  --model MODEL         a model file, recognised by its content: an M1 .safetensors export or a\n"
+    "                        static model .json (from eqinfo-build-static-model); or uniform.\n"
+    "                        m1:PATH and static:PATH force the kind.  Default: the bundled M1 for\n"
+    "                        equalinfo and ac, the bundled order-0 model for staticac\n"
     "  --frequency-bits P    model precision: 12 14 16 (default 14; an M1 file sets its own), P <= b\n"
     "  --kernel K            M1 kernel: simd (default) | scalar — identical tokens, different speed\n"
     "  --threads T           worker threads (default 1): documents in parallel when there are several,\n"
-    "                        else M1's rows — identical tokens, different speed\n";
+    "                        else M1's rows — identical tokens, different speed\n"
+    "  -o, --output FILE     write to FILE (instead of a second positional OUTPUT; default stdout)\n"
+    "  -f, --force           overwrite an existing output file (without it, an existing file is refused)\n"
+    "  -h, --help            this help;  --version  the eqinfo version\n";
+
+// Prints "TOOL VERSION" for --version.
+inline void print_version(const char* tool) { std::cout << tool << ' ' << kVersion << '\n'; }
 
 // The command line of a tool that takes the tokenizer settings, INPUT and
-// OUTPUT: the spec flags plus the tool's own, --help (usage and the spec
-// flags' help on stdout: returns nullopt), exactly two positional arguments.
+// OUTPUT: the spec flags plus the tool's own, --help / --version (printed on
+// stdout: returns nullopt), and [INPUT [OUTPUT]] or -o OUTPUT, each "-"
+// (stdin, stdout) when absent.
 struct ToolCommandLine {
   Arguments args;
   std::string input, output;
+  bool force = false;
 };
-inline std::optional<ToolCommandLine> parse_tool_command_line(int argc, char** argv, const char* usage,
+inline std::optional<ToolCommandLine> parse_tool_command_line(int argc, char** argv, const char* tool, const char* usage,
                                                               std::set<std::string> valued, std::set<std::string> switches) {
   valued.insert(kSpecFlags.begin(), kSpecFlags.end());
-  switches.insert("--help");
+  valued.insert("--output");
+  switches.insert({"--help", "--version", "--force"});
   Arguments args(argc, argv, valued, switches);
   if (args.has("--help")) {
     std::cout << usage << kSpecHelp;
     return std::nullopt;
   }
-  if (args.positional().size() != 2) throw UsageError("expected INPUT and OUTPUT");
-  const auto input = args.positional()[0], output = args.positional()[1];
-  return ToolCommandLine{std::move(args), input, output};
+  if (args.has("--version")) {
+    print_version(tool);
+    return std::nullopt;
+  }
+  const auto& positional = args.positional();
+  if (positional.size() > 2) throw UsageError("expected at most INPUT and OUTPUT, got " + std::to_string(positional.size()) + " arguments");
+  if (positional.size() == 2 && args.has("--output")) throw UsageError("OUTPUT given twice (as an argument and as -o)");
+  const std::string input = positional.empty() ? "-" : positional[0];
+  const std::string output = positional.size() == 2 ? positional[1] : args.get("--output", "-");
+  if (output.empty()) throw UsageError("-o needs a file name");
+  const bool force = args.has("--force");
+  return ToolCommandLine{std::move(args), input, output, force};
 }
 
 // A flag whose value must be one of `choices`; `fallback` when it is absent.
@@ -139,14 +166,22 @@ inline std::string get_choice(const Arguments& args, const std::string& flag, co
   return v;
 }
 
-// The bundled M1, the default model of --method equalinfo (compiled in as a
-// path into the source tree; see examples/CMakeLists.txt).
-inline std::string default_equalinfo_model() {
-#ifdef EQINFO_DEFAULT_M1
-  if (std::ifstream(EQINFO_DEFAULT_M1).good()) return std::string("m1:") + EQINFO_DEFAULT_M1;
-  std::cerr << "note: the bundled M1 (" << EQINFO_DEFAULT_M1 << ") is missing; using --model uniform\n";
-#endif
-  return "uniform";
+// Where an installed tool's models are: <prefix>/share/eqinfo/models beside <prefix>/bin/TOOL,
+// found from the executable itself, so a moved prefix still works (bundled_models.hpp searches
+// it after $EQINFO_MODELS_DIR and before the compiled-in folder).
+inline std::vector<std::filesystem::path> models_beside_executable() {
+  std::error_code ec;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  return {exe.parent_path().parent_path() / "share" / "eqinfo" / "models"};
+}
+
+// The model a method uses when --model is not given: the bundled M1 for Equal-Info and AC (as the
+// Python package does), the bundled order-0 model for StaticAC.
+inline std::string default_model(Method method) {
+  const auto beside = models_beside_executable();
+  if (method == Method::kStaticAc) return "static:" + bundled_models::path("static", beside).string();
+  return "m1:" + bundled_models::path("m1", beside).string();
 }
 
 // Settings from flags, with `base` supplying what the flags leave out.
@@ -156,7 +191,7 @@ inline TokenizerSpec spec_from(const Arguments& args, TokenizerSpec base = {}) {
     if (!m) throw UsageError("unknown --method '" + args.get("--method", "") + "'");
     base.method = *m;
   }
-  if (base.method == Method::kEqualInfo && !args.has("--model")) base.model = default_equalinfo_model();
+  if (uses_model(base.method) && !args.has("--model")) base.model = default_model(base.method);
   // The ranges of the flags' help; make_tokenizer then names the values it
   // supports within them.
   base.window_bits = args.get_unsigned("--window-bits", base.window_bits, 1, 128);
@@ -202,11 +237,20 @@ inline std::string read_all(const std::string& path) {
   return content;
 }
 
+// An OUTPUT that is an existing regular file is refused unless `force` (-f).
+inline void refuse_existing_output(const std::string& path, bool force) {
+  std::error_code ec;
+  if (path != "-" && !force && std::filesystem::is_regular_file(path, ec))
+    throw std::invalid_argument(path + ": exists; use -f to overwrite it");
+}
+
 // Writes OUTPUT through fn(std::ostream&): "-" is stdout (flushed and
 // checked), anything else is written atomically (eqinfo/file_io.hpp), so a
-// failed run leaves an earlier OUTPUT untouched.
+// failed run leaves an earlier OUTPUT untouched. An existing regular file is
+// only replaced with `force` (-f): a mistyped OUTPUT must not destroy a corpus.
 template <class F>
-void with_output(const std::string& path, F&& fn) {
+void with_output(const std::string& path, bool force, F&& fn) {
+  refuse_existing_output(path, force);
   if (path != "-") return write_file_atomically(path, fn);
   std::cout.flush();
   fn(std::cout);

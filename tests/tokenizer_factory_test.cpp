@@ -236,7 +236,7 @@ TEST_CASE("The factory refuses invalid settings with informative messages", "[fa
   SECTION("staticac with the uniform model") {
     const TokenizerSpec spec{.method = Method::kStaticAc, .model = "uniform"};
     CHECK_THROWS_AS(make_tokenizer(spec), std::invalid_argument);
-    CHECK_THROWS_WITH(make_tokenizer(spec), Contains("staticac needs --model static:PATH"));
+    CHECK_THROWS_WITH(make_tokenizer(spec), Contains("staticac needs an order-0 model"));
   }
   SECTION("unknown model string") {
     for (Method m : {Method::kEqualInfo, Method::kAc, Method::kStaticAc}) {
@@ -371,7 +371,7 @@ TEST_CASE("The model registry: each loader takes its prefix, an M1 file fixes P,
   CHECK(make_tokenizer({.method = Method::kEqualInfo, .model = "uniform"})->header().frequency_bits == eqinfo::kDefaultFrequencyBits);
   CHECK_THROWS_WITH(make_tokenizer({.method = Method::kEqualInfo, .model = m1, .frequency_bits = 14}),
                     Catch::Contains("tables are 16-bit"));
-  CHECK_THROWS_WITH(make_tokenizer({.method = Method::kStaticAc, .model = m1}), Catch::Contains("staticac needs --model static:PATH"));
+  CHECK_THROWS_WITH(make_tokenizer({.method = Method::kStaticAc, .model = m1}), Catch::Contains("staticac needs an order-0 model"));
 }
 
 TEST_CASE("Decode stops at the output limit for every method, keeping a prefix of the text", "[factory][limits]") {

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdio>
 #include <cstddef>
 #include <memory>
 #include <span>
@@ -139,7 +140,12 @@ class AnyTokenizer {
     if (file.token_bits != mine.token_bits) return field("token bits (N)", file.token_bits, mine.token_bits);
     if (file.window_bits != mine.window_bits) return field("window bits (b)", file.window_bits, mine.window_bits);
     if (file.frequency_bits != mine.frequency_bits) return field("frequency bits (P)", file.frequency_bits, mine.frequency_bits);
-    if (file.fingerprint != mine.fingerprint) return "the model differs (fingerprint mismatch): decode with the model used to encode";
+    if (file.fingerprint != mine.fingerprint) {
+      char both[80];
+      std::snprintf(both, sizeof both, "model fingerprint is %016llx in the file but %016llx here",
+                    static_cast<unsigned long long>(file.fingerprint), static_cast<unsigned long long>(mine.fingerprint));
+      return std::string(both) + ": decode with the model used to encode";
+    }
     return "";
   }
 

@@ -93,7 +93,7 @@ std::unique_ptr<AnyTokenizer> model_tokenizer(M model, const TokenizerSpec& spec
 inline std::unique_ptr<AnyTokenizer> make_model_tokenizer(const TokenizerSpec& spec, TokenFileHeader header) {
   return with_model_loader(spec.model, [&](auto loader) -> std::unique_ptr<AnyTokenizer> {
     using Loader = decltype(loader);
-    if (spec.method == Method::kStaticAc && !Loader::kOrderZero) throw std::invalid_argument("staticac needs --model static:PATH");
+    if (spec.method == Method::kStaticAc && !Loader::kOrderZero) throw std::invalid_argument("staticac needs an order-0 model (a static model JSON file, from eqinfo-build-static-model)");
     const auto fixed = Loader::fixed_frequency_bits(spec.model);
     if (fixed && spec.frequency_bits && *fixed != *spec.frequency_bits)
       throw std::invalid_argument("the M1 file's tables are " + std::to_string(*fixed) + "-bit: use frequency bits " +
@@ -112,7 +112,8 @@ inline std::unique_ptr<AnyTokenizer> make_model_tokenizer(const TokenizerSpec& s
 
 // Builds the tokenizer a spec describes; throws std::invalid_argument (bad
 // settings) or std::runtime_error (unreadable model) with the reason.
-inline std::unique_ptr<AnyTokenizer> make_tokenizer(const TokenizerSpec& spec) {
+inline std::unique_ptr<AnyTokenizer> make_tokenizer(TokenizerSpec spec) {
+  if (uses_model(spec.method)) spec.model = resolve_model_spec(spec.model);
   TokenFileHeader header;
   header.method = static_cast<std::uint8_t>(spec.method);
   switch (spec.method) {

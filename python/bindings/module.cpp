@@ -19,6 +19,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+#include <iostream>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -30,6 +31,14 @@
 #include <vector>
 
 #include "eqinfo/tokenizer_factory.hpp"
+#include "eqinfo/version.hpp"
+// The command-line tools, each a function (examples/tools/): run_tool runs them in-process for
+// the package's console scripts, so `pip install` users get the same flags, messages and token
+// files as the CMake-built tools, from the same code.
+#include "tools/build_static_model.hpp"
+#include "tools/decode.hpp"
+#include "tools/encode.hpp"
+#include "tools/m1_tables.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -203,6 +212,32 @@ nb::list documents_as_bytes(const DecodeResult& r) {
   return out;
 }
 
+// The tools run_tool knows, by their command names.
+using ToolMain = int (*)(int, char**);
+inline constexpr std::pair<std::string_view, ToolMain> kTools[] = {
+    {"eqinfo-encode", &tools::encode_main},
+    {"eqinfo-decode", &tools::decode_main},
+    {"eqinfo-build-static-model", &tools::build_static_model_main},
+    {"eqinfo-m1-tables", &tools::m1_tables_main},
+};
+
+int run_tool(const std::string& name, const std::vector<std::string>& args) {
+  for (const auto& [tool, main] : kTools) {
+    if (tool != name) continue;
+    std::vector<std::string> owned{name};
+    owned.insert(owned.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : owned) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    nb::gil_scoped_release release;  // a tool runs for as long as its input takes
+    const int status = main(static_cast<int>(owned.size()), argv.data());
+    std::cout.flush();
+    std::cerr.flush();
+    return status;
+  }
+  throw std::invalid_argument("unknown tool '" + name + "'");
+}
+
 }  // namespace
 }  // namespace eqinfo::python
 
@@ -212,6 +247,15 @@ NB_MODULE(_eqinfo_core, m) {
   m.doc() = "eqinfo C++ core (tokenizers). Use the `eqinfo` package; this module is its engine.";
   m.attr("source_dir") = EQINFO_SOURCE_DIR;  // the repository the extension was built from
   m.attr("simd_kernel") = m1::simd_kernel_name();
+  m.attr("version") = std::string(kVersion);
+  m.def("tool_names", [] {
+    std::vector<std::string> names;
+    for (const auto& [name, main] : python::kTools) names.emplace_back(name);
+    return names;
+  }, "the command-line tools run_tool can run");
+  m.def("run_tool", &python::run_tool, "name"_a, "args"_a,
+        "Runs a command-line tool (eqinfo-encode, ...) in this process with these arguments (argv[1:]); "
+        "returns its exit status. It reads stdin and writes stdout/stderr through the C++ streams.");
 
   m.attr("ISSUE_UNTERMINATED_DOCUMENT") = static_cast<std::uint32_t>(kUnterminatedDocument);
   m.attr("ISSUE_NONZERO_PADDING") = static_cast<std::uint32_t>(kNonzeroPadding);

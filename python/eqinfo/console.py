@@ -88,6 +88,11 @@ def run(prog: str) -> Callable[[], int]:
 # name in [project.scripts] -> (the function it runs, the extras it needs); the core ones need
 # none (python/tests/test_packaging.py checks pyproject.toml against this table)
 SCRIPTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # the C++ tools, run in-process by the extension (eqinfo.tools)
+    "eqinfo-encode": ("eqinfo.tools:encode", ()),
+    "eqinfo-decode": ("eqinfo.tools:decode", ()),
+    "eqinfo-build-static-model": ("eqinfo.tools:build_static_model", ()),
+    "eqinfo-m1-tables": ("eqinfo.tools:m1_tables", ()),
     "eqinfo-compress": ("eqinfo.compress:main", ()),
     "eqinfo-export-bin": ("eqinfo.flat_tokens:main", ()),
     "eqinfo-train-sentencepiece": ("eqinfo.sentencepiece_method:main", ("sentencepiece",)),
@@ -98,6 +103,10 @@ SCRIPTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "eqinfo-generate": ("eqinfo.generate:main", ("train",)),
 }
 
+encode = run("eqinfo-encode")
+decode = run("eqinfo-decode")
+build_static_model = run("eqinfo-build-static-model")
+m1_tables = run("eqinfo-m1-tables")
 compress = run("eqinfo-compress")
 export_bin = run("eqinfo-export-bin")
 train_sentencepiece = run("eqinfo-train-sentencepiece")

@@ -57,6 +57,16 @@ TRAINER_OPTIONS = dict(
 
 
 def default_model_path(vocab_size: int = VOCAB_SIZE) -> Path:
+    """The bundled model at the default vocabulary (models/bundled.json); another vocabulary is
+    trained into the repository's models/ (eqinfo-train-sentencepiece)."""
+    if vocab_size == VOCAB_SIZE:
+        return resources.bundled_model("sentencepiece")
+    return trained_model_path(vocab_size)
+
+
+def trained_model_path(vocab_size: int = VOCAB_SIZE) -> Path:
+    """Where eqinfo-train-sentencepiece writes by default: the repository's models/ (never an
+    installed package's own copy)."""
     return resources.repo_root() / "models" / f"sentencepiece-unigram-{vocab_size}.model"
 
 
@@ -201,7 +211,7 @@ def main(argv=None) -> None:
         corpus = data.corpus_from_args(args)
     except ValueError as e:
         ap.error(str(e))
-    out = args.out or default_model_path(args.vocab_size)
+    out = args.out or trained_model_path(args.vocab_size)
     t0 = time.time()
     try:
         train(out, args.vocab_size, corpus, args.sample_bytes)

@@ -11,9 +11,10 @@ the factory method, window bits b, token bits N (v = 2^N) and which model drives
 SentencePiece is the one method not in the C++ core (eqinfo.sentencepiece_method) but has the
 same interface.
 
-Models (defaults, relative to the repository; see eqinfo.resources):
-  M1      models/m1-3m.safetensors       the byte-level transformer; AC and EqualInfoAC
-  static  models/static_en_train.json    order-0 byte counts of the train split; StaticAC
+Models (defaults: the bundled models, models/bundled.json; eqinfo.resources finds them in the
+installed package or the repository):
+  M1      m1-3m.safetensors       the byte-level transformer; AC and EqualInfoAC
+  static  static_en_train.json    order-0 byte counts of the train split; StaticAC
 Pass `m1=` / `static=` paths to use others; a method ignores the models it does not use.
 
 The C++ extension (`_eqinfo_core`) is imported on first use, not when `eqinfo` is imported, so
@@ -64,10 +65,10 @@ class Tokenizer:
         self.model_path: Path | None = None
         model = "uniform"
         if spec.model == "m1":
-            self.model_path = Path(m1) if m1 is not None else resources.repo_path(resources.DEFAULT_M1)
+            self.model_path = Path(m1) if m1 is not None else resources.bundled_model("m1")
             model = f"m1:{self.model_path}"
         elif spec.model == "static":
-            self.model_path = Path(static) if static is not None else resources.repo_path(resources.DEFAULT_STATIC)
+            self.model_path = Path(static) if static is not None else resources.bundled_model("static")
             model = f"static:{self.model_path}"
         # token_bits overrides N: compress encodes the M1 methods once at N = 1 (the bare
         # bitstream) and chunks it for each N (eqinfo.compress).

@@ -60,7 +60,7 @@ def test_the_registry_names_the_cxx_factory_methods():
     extension and reports itself by that name; names the factory does not know are refused."""
     rows = {m.factory: m for m in METHODS.values() if m.factory is not None}
     assert sorted(rows) == ["ac", "bytes", "equalinfo", "gzip", "staticac"]
-    static = f"static:{resources.repo_path(resources.DEFAULT_STATIC)}"   # StaticAC needs its model
+    static = f"static:{resources.bundled_model('static')}"   # StaticAC needs its model
     for factory, m in rows.items():
         tok = core.CoreTokenizer(factory, window_bits=m.b or 16, token_bits=m.N or 8,
                                  model=static if m.model == "static" else "uniform")

@@ -19,7 +19,7 @@ PROJECT = PYPROJECT["project"]
 OPTIONAL = sorted(console.EXTRAS)
 CORE_MODULES = ["eqinfo", "eqinfo.tokenizers", "eqinfo.registry", "eqinfo.data", "eqinfo.shards",
                 "eqinfo.flat_tokens", "eqinfo.compress", "eqinfo.resources", "eqinfo.console",
-                "eqinfo.sentencepiece_method", "eqinfo.tokenizer_types"]
+                "eqinfo.sentencepiece_method", "eqinfo.tokenizer_types", "eqinfo.tools"]
 
 
 def _python(code: str) -> subprocess.CompletedProcess:

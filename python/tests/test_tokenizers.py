@@ -1,4 +1,5 @@
 """The package's policy layer (no C++ needed for most of it); the method registry: test_registry.py."""
+import json
 import numpy as np
 import pytest
 
@@ -23,7 +24,21 @@ def test_decode_result_words():
 
 
 def test_default_models_are_found_in_the_repository():
-    assert resources.repo_path(resources.DEFAULT_M1).name == "m1-3m.safetensors"
-    assert resources.repo_path(resources.DEFAULT_STATIC).suffix == ".json"
+    index = json.loads((resources.repo_root() / "models" / "bundled.json").read_text())
+    assert resources.models_dir() == resources.repo_root() / "models"   # in-tree: the repository's
+    assert resources.bundled_model("m1").name == index["m1"]
+    assert resources.bundled_model("static").suffix == ".json"
+    with pytest.raises(KeyError, match="names no bundled model for 'gpt'"):
+        resources.bundled_model("gpt")
     with pytest.raises(FileNotFoundError):
         resources.repo_path("models/none.bin")
+
+
+def test_models_dir_prefers_the_environment_then_the_package(tmp_path, monkeypatch):
+    (tmp_path / "bundled.json").write_text(json.dumps({"m1": "mine.safetensors"}))
+    (tmp_path / "mine.safetensors").write_bytes(b"x")
+    monkeypatch.setenv("EQINFO_MODELS_DIR", str(tmp_path))
+    assert resources.bundled_model("m1") == tmp_path / "mine.safetensors"
+    # A folder without bundled.json is skipped, not trusted: the next place is used.
+    monkeypatch.setenv("EQINFO_MODELS_DIR", str(tmp_path / "empty"))
+    assert resources.models_dir() == resources.repo_root() / "models"
