@@ -80,8 +80,8 @@ roundtrip() {  # file, then encode flags
   local model_flag=()
   for a in "$@"; do case $a in --model=*) model_flag=("$a");; esac; done
   checks=$((checks + 1))
-  if ! "$bin/eqinfo-encode" "$@" --stats-json "$work/stats.json" "$file" "$work/t.tok" 2>"$work/err"; then fail "encode $* $file"; cat "$work/err" >&2; return; fi
-  if ! "$bin/eqinfo-decode" "${model_flag[@]}" "$work/t.tok" "$work/t.out" 2>"$work/err"; then fail "decode $* $file"; cat "$work/err" >&2; return; fi
+  if ! "$bin/eqinfo-encode" -f "$@" --stats-json "$work/stats.json" "$file" "$work/t.tok" 2>"$work/err"; then fail "encode $* $file"; cat "$work/err" >&2; return; fi
+  if ! "$bin/eqinfo-decode" -f "${model_flag[@]}" "$work/t.tok" "$work/t.out" 2>"$work/err"; then fail "decode $* $file"; cat "$work/err" >&2; return; fi
   cmp -s "$file" "$work/t.out" || fail "round trip differs: $* $file"
   # Equal-Info: the token stream is exactly the windows' bits, zero-padded to a token.
   local b n windows tokens
@@ -109,8 +109,8 @@ PY
   fi
   checks=$((checks + 1))
   # shellcheck disable=SC2086
-  "$bin/eqinfo-encode" --input-format jsonl $1 --threads 1 --stats-json "$work/s1.json" "$work/docs.jsonl" "$work/t1.tok" &&
-    "$bin/eqinfo-encode" --input-format jsonl $1 --threads 3 --stats-json "$work/s3.json" "$work/docs.jsonl" "$work/t3.tok" &&
+  "$bin/eqinfo-encode" -f --input-format jsonl $1 --threads 1 --stats-json "$work/s1.json" "$work/docs.jsonl" "$work/t1.tok" &&
+    "$bin/eqinfo-encode" -f --input-format jsonl $1 --threads 3 --stats-json "$work/s3.json" "$work/docs.jsonl" "$work/t3.tok" &&
     cmp -s "$work/t1.tok" "$work/t3.tok" && cmp -s "$work/s1.json" "$work/s3.json" || fail "--threads 3 differs from --threads 1: $1"
 }
 
@@ -153,22 +153,22 @@ fi
 
 # Refusals: wrong model, damaged file, settings that break the precision constraint.
 head -c 2000 "$work/english.txt" >"$work/english_2k.txt"
-"$bin/eqinfo-encode" --method=equalinfo --model=static:$model "$work/english.txt" "$work/e.tok"
+"$bin/eqinfo-encode" -f --method=equalinfo --model=static:$model "$work/english.txt" "$work/e.tok"
 checks=$((checks + 1))
-if "$bin/eqinfo-decode" --model=uniform "$work/e.tok" "$work/x" 2>"$work/err"; then fail "decoded with the wrong model"; fi
+if "$bin/eqinfo-decode" -f --model=uniform "$work/e.tok" "$work/x" 2>"$work/err"; then fail "decoded with the wrong model"; fi
 grep -q "fingerprint" "$work/err" || fail "wrong-model refusal does not say why: $(cat "$work/err")"
 checks=$((checks + 1))
 head -c 40 "$work/e.tok" >"$work/short.tok"
-if "$bin/eqinfo-decode" --model=static:$model "$work/short.tok" "$work/x" 2>"$work/err"; then fail "decoded a truncated file"; fi
+if "$bin/eqinfo-decode" -f --model=static:$model "$work/short.tok" "$work/x" 2>"$work/err"; then fail "decoded a truncated file"; fi
 grep -q "damaged" "$work/err" || fail "truncated-file refusal does not say why: $(cat "$work/err")"
 checks=$((checks + 1))
-if "$bin/eqinfo-encode" --window-bits=12 --frequency-bits=14 --model=uniform "$work/english.txt" "$work/x" 2>"$work/err"; then fail "accepted P > b"; fi
+if "$bin/eqinfo-encode" -f --window-bits=12 --frequency-bits=14 --model=uniform "$work/english.txt" "$work/x" 2>"$work/err"; then fail "accepted P > b"; fi
 grep -q "frequency bits (P) <= window bits (b)" "$work/err" || fail "P > b refusal does not say why: $(cat "$work/err")"
 # The bundled M1 is the default model of equalinfo, on both sides.
 checks=$((checks + 1))
-"$bin/eqinfo-encode" "$work/english_2k.txt" "$work/d.tok" && "$bin/eqinfo-decode" "$work/d.tok" "$work/d.out" && cmp -s "$work/english_2k.txt" "$work/d.out" ||
+"$bin/eqinfo-encode" -f "$work/english_2k.txt" "$work/d.tok" && "$bin/eqinfo-decode" -f "$work/d.tok" "$work/d.out" && cmp -s "$work/english_2k.txt" "$work/d.out" ||
   fail "default-model round trip"
-"$bin/eqinfo-decode" --model=static:$model "$work/d.tok" "$work/x" 2>/dev/null && fail "default-model tokens decoded with another model"
+"$bin/eqinfo-decode" -f --model=static:$model "$work/d.tok" "$work/x" 2>/dev/null && fail "default-model tokens decoded with another model"
 
 for method in "--method=equalinfo --model=static:$model" "--method=gzip" "--method=bytes"; do
   threads_match "$method"
