@@ -12,7 +12,11 @@ cmake --build build-test -j"$(nproc)"
 
 scripts/setup_python.sh
 # The Python package and its C++ extension (scikit-build-core + nanobind; torch is already the
-# pinned CPU build from setup_python.sh and is not a dependency of the package).
-CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" python3 -m pip install -q .
+# pinned CPU build from setup_python.sh and is not a dependency of the package), as a wheel built
+# from a copy of the checkout; the same wheel is then tested alone in a fresh virtual environment.
+wheel=$(scripts/build_wheel.sh build-test/wheel)
+python3 -m pip install -q --force-reinstall --no-deps "$wheel"
 # EQINFO_REQUIRE_BINDING: the binding tests fail (rather than skip) if the extension is missing.
 EQINFO_REQUIRE_BINDING=1 EQINFO_BIN_DIR=build-test/bin PYTHONPATH=python python3 -m pytest python/tests -q
+# The wheel with no checkout: a fresh venv, every method, the console scripts (= the CMake tools).
+bash tests/wheel_install_test.sh "$wheel" build-test/wheel-test build-test/bin
