@@ -60,7 +60,7 @@ const Loaded& loaded(std::size_t threads) {
   return l;
 }
 
-std::optional<Tm> model_or_skip(benchmark::State& state, std::size_t threads, m1::KernelKind kind) {
+std::optional<Tm> model_or_skip(benchmark::State& state, std::size_t threads, m1::KernelKind kind, bool prefix_cache = true) {
   const Loaded& l = loaded(threads);
   if (!l.model) {
     state.SkipWithError(l.error.c_str());
@@ -68,6 +68,7 @@ std::optional<Tm> model_or_skip(benchmark::State& state, std::size_t threads, m1
   }
   Tm m = *l.model;
   m.set_kernel(kind);
+  m.set_prefix_cache(prefix_cache);
   return m;
 }
 
@@ -91,6 +92,16 @@ void count_pending(const Tm& m, const Tm::Context& c, MacCount& n, bool every_ta
   // positions length .. length + p - 1 attend over pos + 1 cached positions, d MACs each for q.k and for a.v
   for (std::size_t pos = c.length; pos < c.length + c.pending.size(); ++pos)
     n.attention += static_cast<double>(cfg.n_layers * 2 * cfg.d_model * (pos + 1));
+  // Rows the window-prefix cache copies instead of running (positions 0 and 1 of a context that
+  // starts with EOS: TransformerModel::PrefixCache) are not MACs run: taken back out.
+  if (!m.prefix_cache()) return;
+  const bool eos_start = c.length == 0 ? c.pending[0] == kEos : c.eos_start;
+  for (std::size_t pos = c.length; pos < std::min<std::size_t>(2, c.length + c.pending.size()) && eos_start; ++pos) {
+    const bool table = every_table || pos + 1 == c.length + c.pending.size();
+    n.rows -= 1;
+    n.matrix -= static_cast<double>(layer_macs(cfg)) + (table ? static_cast<double>(out_macs(cfg)) : 0.0);
+    n.attention -= static_cast<double>(cfg.n_layers * 2 * cfg.d_model * (pos + 1));
+  }
 }
 
 // The transformer behind the Model interface, optionally counting the MACs
@@ -150,8 +161,8 @@ void set_model_counters(benchmark::State& state, const MacCount& per_iteration) 
 // of_peak count the MACs run (with lookahead, including the rows computed
 // past a window's end); needed_of_peak counts only the MACs of the
 // one-call-per-symbol encoder — the work the tokens need — over the same time.
-void BM_Encode(benchmark::State& state, std::size_t threads, m1::KernelKind kind, bool lookahead) {
-  const auto m = model_or_skip(state, threads, kind);
+void BM_Encode(benchmark::State& state, std::size_t threads, m1::KernelKind kind, bool lookahead, bool prefix_cache = true) {
+  const auto m = model_or_skip(state, threads, kind, prefix_cache);
   if (!m) return;
   MacCount run, needed;
   WindowStats stats;
@@ -232,8 +243,8 @@ const std::vector<Token>& encoded_text() {
   return tokens;
 }
 
-void BM_Decode(benchmark::State& state, std::size_t threads, std::size_t batch, m1::KernelKind kind) {
-  const auto m = model_or_skip(state, threads, kind);
+void BM_Decode(benchmark::State& state, std::size_t threads, std::size_t batch, m1::KernelKind kind, bool prefix_cache = true) {
+  const auto m = model_or_skip(state, threads, kind, prefix_cache);
   if (!m) return;
   const auto& tokens = encoded_text();
   const Tokenizer<Tm> tok(*m, batch);
@@ -332,6 +343,16 @@ int register_all() {
                                 BM_Encode, threads, kind, lookahead),
               threads, kMinTime)
             ->Unit(benchmark::kMillisecond);
+
+  // The same encode and decode without the window-prefix cache: its gain, as a ratio in one run.
+  timed(RegisterBenchmark(name("M1/encode/simd/lookahead/threads:1/no_prefix_cache").c_str(), BM_Encode, std::size_t{1},
+                          m1::KernelKind::kSimd, true, false),
+        1, kMinTime)
+      ->Unit(benchmark::kMillisecond);
+  timed(RegisterBenchmark(name("M1/decode/simd/threads:1/batch:64/no_prefix_cache").c_str(), BM_Decode, std::size_t{1}, std::size_t{64},
+                          m1::KernelKind::kSimd, false),
+        1, kMinTime)
+      ->Unit(benchmark::kMillisecond);
 
   for (std::size_t documents : {1, 8, 32})
     timed(RegisterBenchmark((name("M1/encode/simd/lockstep:") + std::to_string(documents) + "/threads:1").c_str(), BM_EncodeLockstep,

@@ -123,6 +123,52 @@ TEST_CASE("M1 tables: scalar == SIMD and incremental == teacher-forced", "[m1]")
   }
 }
 
+TEST_CASE("The window-prefix cache changes nothing: tables and Equal-Info tokens with it == without it", "[m1][prefix]") {
+  for (const auto kernel : {KernelKind::kSimd, KernelKind::kScalar}) {
+    Model uncached = model(kernel);  // a copy: same weights, its own switch
+    uncached.set_prefix_cache(false);
+    REQUIRE(model(kernel).prefix_cache());
+    auto contexts = random_contexts(8, 12, 21);
+    contexts.push_back("");                           // [EOS] alone: the cached root
+    contexts.push_back(std::string(1, '\0'));         // every entry of position 1 is reachable:
+    contexts.push_back(std::string(1, '\xff'));       // the first and last byte values
+    for (const auto& text : contexts) {
+      REQUIRE(incremental_tables(model(kernel), text) == incremental_tables(uncached, text));
+      // Queued as one call (positions 0 and 1 copied, the rest computed after them), with each table.
+      auto cached_ctx = model(kernel).new_context(), plain_ctx = uncached.new_context();
+      model(kernel).reset(cached_ctx);
+      uncached.reset(plain_ctx);
+      for (unsigned char c : text) {
+        model(kernel).advance(cached_ctx, c);
+        uncached.advance(plain_ctx, c);
+      }
+      const auto a = model(kernel).predict_each(cached_ctx);
+      const auto b = uncached.predict_each(plain_ctx);
+      REQUIRE(std::vector<Model::Table>(a.begin(), a.end()) == std::vector<Model::Table>(b.begin(), b.end()));
+    }
+    // A context whose position 0 is not EOS (never made by reset) is computed, not copied.
+    auto odd = model(kernel).new_context(), odd_plain = uncached.new_context();
+    model(kernel).advance(odd, 'x');
+    uncached.advance(odd_plain, 'x');
+    model(kernel).advance(odd, 'y');
+    uncached.advance(odd_plain, 'y');
+    REQUIRE(model(kernel).predict(odd) == uncached.predict(odd_plain));
+  }
+  // Equal-Info: every window starts a context, so the cache serves two rows of each.
+  auto docs = random_contexts(10, 400, 23);
+  docs.push_back(std::string(500, 'a'));
+  const std::vector<std::string_view> views(docs.begin(), docs.end());
+  Model uncached = model();
+  uncached.set_prefix_cache(false);
+  const eqinfo::EqualInfoSegmenter<Model, 16> with(model()), without(uncached);
+  for (auto d : views) {
+    eqinfo::BitVector x, y;
+    with.encode_document(d, x);
+    without.encode_document(d, y);
+    REQUIRE(x == y);
+  }
+}
+
 TEST_CASE("M1 predict_each: the table after every queued symbol == one at a time", "[m1]") {
   for (const auto& kernel : {KernelKind::kSimd, KernelKind::kScalar})
     for (const auto& text : random_contexts(6, 30, 9)) {

@@ -9,10 +9,11 @@
 # Usage: tests/wheel_install_test.sh WHEEL WORK_DIR [BIN_DIR]
 set -euo pipefail
 wheel=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
-work=$2
+mkdir -p "$2"
+work=$(cd "$2" && pwd)
 bin=${3:-}
 [ -z "$bin" ] || bin=$(cd "$bin" && pwd)
-rm -rf "$work"
+rm -rf "${work:?}"/*
 mkdir -p "$work/elsewhere"
 python3 -m venv "$work/venv"
 # [sentencepiece]: the registry's SentencePiece method needs it; nothing here pulls torch.
@@ -20,8 +21,9 @@ python3 -m venv "$work/venv"
 cd "$work/elsewhere"
 unset EQINFO_REPO EQINFO_MODELS_DIR PYTHONPATH
 export PATH="$work/venv/bin:$PATH"
-python - <<'PY'
-import eqinfo, eqinfo.resources as r
+"$work/venv/bin/python" - <<'PY'
+import sys, eqinfo, eqinfo.resources as r
+assert sys.prefix != sys.base_prefix, "not the fresh venv's python"
 from eqinfo.tokenizers import METHODS, get_tokenizer
 assert "site-packages" in str(r.models_dir()), r.models_dir()   # the wheel's own models
 text = "Out of the checkout: every method, with the models inside the wheel. \u00e9\u4e2d"
@@ -41,11 +43,12 @@ for method in equalinfo ac staticac gzip gzip-raw bytes; do
     "$bin/eqinfo-encode" --method "$method" text.txt -o "$method.cmake.tok"
     cmp "$method.tok" "$method.cmake.tok"
   fi
-  echo "eqinfo-encode/decode --method $method: round trip exact${bin:+, token file equal to the CMake tool's}"
+  echo "eqinfo-encode/decode --method $method: round trip exact${bin:+, token file equal to that of the CMake tool}"
 done
 for script in "$work"/venv/bin/eqinfo-*; do
-  out=$("$script" --help 2>&1) && echo "$out" | grep -q "usage" ||
-    echo "$out" | grep -Eq "^$(basename "$script"): [a-z_]+ is not installed: pip install 'eqinfo\[[a-z,]+\]'$" ||
-    { echo "FAIL: $(basename "$script") --help: $out" >&2; exit 1; }
+  name=$(basename "$script")
+  hint="^$name: [a-z_]+ is not installed: pip install 'eqinfo\\[[a-z,]+\\]'\$"
+  out=$("$script" --help 2>&1) && echo "$out" | grep -q "usage" || echo "$out" | grep -Eq "$hint" ||
+    { echo "FAIL: $name --help: $out" >&2; exit 1; }
 done
 echo "wheel: all checks passed"

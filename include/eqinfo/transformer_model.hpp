@@ -112,6 +112,7 @@ class TransformerModel {
     Table table;                                          // after the last position run
     std::vector<Table> tables;                            // predict_each: after each position of its run
     bool each = false;                                    // the running call wants `tables`
+    bool eos_start = false;                               // position 0 is EOS (the prefix cache applies)
   };
 
   // Loads and validates a model exported by python -m eqinfo.m1.export.
@@ -126,7 +127,8 @@ class TransformerModel {
     if (impl_->weights.config.frequency_bits != FrequencyBits)
       throw impl_->file.error("its tables are " + std::to_string(impl_->weights.config.frequency_bits) +
                               "-bit, this model type is " + std::to_string(FrequencyBits) + "-bit");
-    run_self_test();
+    prefix_ = compute_prefix_cache();
+    run_self_test();  // through the prefix cache: its positions are checked against the file too
   }
 
   // FNV-1a 64 of the tables at every position of the context [EOS] + input,
@@ -211,6 +213,10 @@ class TransformerModel {
   [[nodiscard]] const nlohmann::json& metadata() const { return impl_->weights.metadata; }
   [[nodiscard]] m1::KernelKind kernel() const { return kernel_; }
   void set_kernel(m1::KernelKind k) { kernel_ = k; }
+  // The window-prefix cache (on by default; see PrefixCache): tables and tokens are the same
+  // either way, so this only exists to measure it and to test that it changes nothing.
+  void set_prefix_cache(bool on) { use_prefix_ = on; }
+  [[nodiscard]] bool prefix_cache() const { return use_prefix_; }
 
  private:
   // Limits on the self-test a file may ask for (docs/formats.md, "What the
@@ -290,6 +296,65 @@ class TransformerModel {
     }
   };
 
+  // What is the same for every context: position 0 is always EOS and position 1 one of 257
+  // symbols, so their cache rows (every layer's key and value) and the tables after them are
+  // computed once, at load, and copied in instead of recomputed. Every Equal-Info window starts
+  // a new context ([EOS] + its bytes), so this removes the first two rows of every window (and
+  // of every look-ahead over a window's first byte). A row depends only on the positions it
+  // attends to, and the kernel is exact integer arithmetic, so a copied row is bit-identical to a
+  // recomputed one (the determinism tests compare both; the self-test runs through the cache).
+  struct PrefixCache {
+    // Per layer: [1 + kAlphabetSize][d]: entry 0 is position 0 ([EOS]), entry 1 + s position 1
+    // holding symbol s.
+    std::vector<std::vector<std::int16_t>> keys, values;
+    std::vector<Table> tables;  // [1 + kAlphabetSize]: after [EOS], after [EOS, s]
+  };
+  static constexpr std::size_t kPrefixEntries = 1 + kAlphabetSize;
+
+  [[nodiscard]] std::shared_ptr<const PrefixCache> compute_prefix_cache() const {
+    const std::size_t d = impl_->weights.config.d_model;
+    std::vector<Context> contexts(kAlphabetSize, new_context());
+    std::vector<Context*> batch;
+    for (std::size_t s = 0; s < kAlphabetSize; ++s) {
+      reset(contexts[s]);
+      advance(contexts[s], static_cast<Symbol>(s));
+      contexts[s].tables.resize(2);
+      contexts[s].each = true;
+      batch.push_back(&contexts[s]);
+    }
+    forward(batch, /*use_prefix=*/false);
+    auto cache = std::make_shared<PrefixCache>();
+    cache->keys.assign(impl_->layers.size(), std::vector<std::int16_t>(kPrefixEntries * d));
+    cache->values.assign(impl_->layers.size(), std::vector<std::int16_t>(kPrefixEntries * d));
+    cache->tables.resize(kPrefixEntries);
+    for (std::size_t s = 0; s < kAlphabetSize; ++s) {
+      const Context& c = contexts[s];
+      for (std::size_t li = 0; li < impl_->layers.size(); ++li)
+        for (std::size_t pos = 0; pos < 2; ++pos) {
+          const std::size_t entry = pos == 0 ? 0 : 1 + s, row = m1::cache_row(pos, c.kv_base);
+          std::copy_n(&c.keys[li][row * d], d, &cache->keys[li][entry * d]);
+          std::copy_n(&c.values[li][row * d], d, &cache->values[li][entry * d]);
+        }
+      cache->tables[1 + s] = c.tables[1];
+      if (s == 0) cache->tables[0] = c.tables[0];
+    }
+    return cache;
+  }
+
+  // Position `pos` (0 or 1) of c holding `symbol`, copied from the prefix cache: its cache rows
+  // in every layer, and its table into `table` if that is wanted.
+  void install_prefix_row(Context& c, std::size_t pos, Symbol symbol, Table* table) const {
+    const std::size_t d = impl_->weights.config.d_model, entry = pos == 0 ? 0 : 1 + symbol;
+    const std::size_t end = (m1::cache_row(pos, c.kv_base) + 1) * d;
+    for (std::size_t li = 0; li < impl_->layers.size(); ++li) {
+      if (c.keys[li].size() < end) c.keys[li].resize(end);
+      if (c.values[li].size() < end) c.values[li].resize(end);
+      std::copy_n(&prefix_->keys[li][entry * d], d, &c.keys[li][end - d]);
+      std::copy_n(&prefix_->values[li][entry * d], d, &c.values[li][end - d]);
+    }
+    if (table) *table = prefix_->tables[entry];
+  }
+
   // One queued position of one context.
   struct Row {
     Context* ctx;
@@ -307,6 +372,11 @@ class TransformerModel {
     std::vector<std::int16_t> n, q, a, hid;       // [R][d] x3, [R][F]
     std::vector<std::int64_t> scores;             // attention scratch
   };
+
+  static Workspace& workspace() {
+    static thread_local Workspace ws;
+    return ws;
+  }
 
   // Format v2: drops the cached rows no row of this call or a later one can
   // attend to (positions before the span of the first queued one), once they
@@ -330,27 +400,48 @@ class TransformerModel {
 
   // Runs the queued positions of `batch` as one set of rows, on this thread,
   // with the backend of the model's kernel (chosen here, once per call).
-  void forward(std::span<Context* const> batch) const {
+  void forward(std::span<Context* const> batch) const { forward(batch, use_prefix_ && prefix_ != nullptr); }
+  void forward(std::span<Context* const> batch, bool use_prefix) const {
     switch (kernel_) {
-      case m1::KernelKind::kSimd: return forward_on<m1::SimdBackend>(batch);
-      case m1::KernelKind::kScalar: return forward_on<m1::ScalarBackend>(batch);
+      case m1::KernelKind::kSimd: return forward_on<m1::SimdBackend>(batch, use_prefix);
+      case m1::KernelKind::kScalar: return forward_on<m1::ScalarBackend>(batch, use_prefix);
     }
   }
 
   template <class Backend>
-  void forward_on(std::span<Context* const> batch) const {
-    const auto& cfg = impl_->weights.config;
-    const std::size_t d = cfg.d_model, F = cfg.mlp_dim, V = kAlphabetSize;
-    constexpr std::int32_t A = m1::kActivationClamp;
-    static thread_local Workspace ws;
-    auto& rows = ws.rows;
+  void forward_on(std::span<Context* const> batch, bool use_prefix) const {
+    auto& rows = workspace().rows;
     rows.clear();
     for (Context* c : batch)
       for (std::size_t i = 0; i < c->pending.size(); ++i) {
         const bool last = i + 1 == c->pending.size();
-        rows.push_back({c, c->length + i, c->pending[i], c->each ? &c->tables[i] : last ? &c->table : nullptr});
+        Table* table = c->each ? &c->tables[i] : last ? &c->table : nullptr;
+        const std::size_t pos = c->length + i;
+        if (pos == 0) c->eos_start = c->pending[i] == kEos;  // reset() queues it; nothing else should
+        if (use_prefix && pos < 2 && c->eos_start) {  // the same for every context: copied (PrefixCache)
+          install_prefix_row(*c, pos, c->pending[i], table);
+          continue;
+        }
+        rows.push_back({c, pos, c->pending[i], table});
       }
-    if (rows.empty()) return;
+    if (!rows.empty()) compute_rows<Backend>(batch);
+    for (Context* c : batch) {
+      if (c->each && !c->pending.empty()) c->table = c->tables.back();
+      if (!c->each) c->tables.clear();  // predict_each then has no stale tables to return
+      c->length += c->pending.size();
+      c->pending.clear();
+    }
+  }
+
+  // The rows of ws.rows (queued positions of the contexts of `batch`): their cache rows, and the
+  // tables of those that want one.
+  template <class Backend>
+  void compute_rows(std::span<Context* const> batch) const {
+    const auto& cfg = impl_->weights.config;
+    const std::size_t d = cfg.d_model, F = cfg.mlp_dim, V = kAlphabetSize;
+    constexpr std::int32_t A = m1::kActivationClamp;
+    auto& ws = workspace();
+    auto& rows = ws.rows;
     for (Context* c : batch) evict(*c);
     const std::size_t R = rows.size(), ld_acc = std::max({3 * d, F, V});
     ws.x.resize(R * d);
@@ -409,17 +500,13 @@ class TransformerModel {
     const auto& out = impl_->weights.out;
     for (std::size_t w = 0; w < wanted.size(); ++w)
       Backend::template logits_to_table<FrequencyBits>(acc + w * V, out.mult, out.shift, impl_->weights.exp2_lut, *rows[wanted[w]].table);
-    for (Context* c : batch) {
-      if (c->each && !c->pending.empty()) c->table = c->tables.back();
-      if (!c->each) c->tables.clear();  // predict_each then has no stale tables to return
-      c->length += c->pending.size();
-      c->pending.clear();
-    }
   }
 
   std::shared_ptr<const Impl> impl_;
   m1::KernelKind kernel_;
   std::shared_ptr<ThreadPool> pool_;
+  std::shared_ptr<const PrefixCache> prefix_;  // null only while it is being computed
+  bool use_prefix_ = true;
 };
 
 static_assert(Model<TransformerModel<16>>);
