@@ -161,7 +161,7 @@ void set_model_counters(benchmark::State& state, const MacCount& per_iteration) 
 // of_peak count the MACs run (with lookahead, including the rows computed
 // past a window's end); needed_of_peak counts only the MACs of the
 // one-call-per-symbol encoder — the work the tokens need — over the same time.
-void BM_Encode(benchmark::State& state, std::size_t threads, m1::KernelKind kind, bool lookahead, bool prefix_cache = true) {
+void BM_Encode(benchmark::State& state, std::size_t threads, m1::KernelKind kind, bool lookahead, bool prefix_cache) {
   const auto m = model_or_skip(state, threads, kind, prefix_cache);
   if (!m) return;
   MacCount run, needed;
@@ -243,7 +243,7 @@ const std::vector<Token>& encoded_text() {
   return tokens;
 }
 
-void BM_Decode(benchmark::State& state, std::size_t threads, std::size_t batch, m1::KernelKind kind, bool prefix_cache = true) {
+void BM_Decode(benchmark::State& state, std::size_t threads, std::size_t batch, m1::KernelKind kind, bool prefix_cache) {
   const auto m = model_or_skip(state, threads, kind, prefix_cache);
   if (!m) return;
   const auto& tokens = encoded_text();
@@ -340,7 +340,7 @@ int register_all() {
         timed(RegisterBenchmark((name("M1/encode/") + kind_name(kind) + (lookahead ? "/lookahead" : "/sequential") + "/threads:" +
                                  std::to_string(threads))
                                     .c_str(),
-                                BM_Encode, threads, kind, lookahead),
+                                BM_Encode, threads, kind, lookahead, true),
               threads, kMinTime)
             ->Unit(benchmark::kMillisecond);
 
@@ -369,10 +369,10 @@ int register_all() {
   for (std::size_t threads : {1, 2})
     for (std::size_t batch : {1, 8, 64, 256})
       timed(RegisterBenchmark((name("M1/decode/simd/threads:") + std::to_string(threads) + "/batch:" + std::to_string(batch)).c_str(),
-                              BM_Decode, threads, batch, m1::KernelKind::kSimd),
+                              BM_Decode, threads, batch, m1::KernelKind::kSimd, true),
             threads, kMinTime)
           ->Unit(benchmark::kMillisecond);
-  timed(RegisterBenchmark("M1/decode/scalar/threads:1/batch:64", BM_Decode, std::size_t{1}, std::size_t{64}, m1::KernelKind::kScalar),
+  timed(RegisterBenchmark("M1/decode/scalar/threads:1/batch:64", BM_Decode, std::size_t{1}, std::size_t{64}, m1::KernelKind::kScalar, true),
         1, kMinTime)
       ->Unit(benchmark::kMillisecond);
   return 0;
