@@ -235,3 +235,9 @@ def test_describe_matches_the_core(tokenizers):
     for garbage in ([1, 2, 300, 4], [7, 7, 7], [255] * 5, list(range(0, 256, 3))):
         ids = np.array(garbage, dtype=np.uint16)
         assert tok.decode(ids).describe() == tok._core.decode(ids).describe()
+
+
+def test_a_file_of_another_kind_given_as_m1_is_named_as_not_an_m1_file():
+    static = resources.repo_path(resources.DEFAULT_STATIC)   # JSON
+    with pytest.raises(ValueError, match=r"this is not an M1 safetensors file: it begins with '\{' as JSON"):
+        get_tokenizer("ac-v256", m1=static)
