@@ -128,6 +128,13 @@ class EqinfoTokenizer(PreTrainedTokenizer):
         # The whole text at once: its tokens are its code, not pieces of it.
         return [self._token_string(i) for i in self._tok.encode(text).tolist()]
 
+    def prompt_ids(self, prompt: str | bytes) -> list[int]:
+        """The ids a generation continues `prompt` from (eqinfo.generation.prompt's rule): the
+        whole windows before the one that codes EOS (Equal-Info), every token but EOS (Bytes,
+        SentencePiece); AC, StaticAC and GZip refuse a prompt (one codeword per document)."""
+        from eqinfo.generation.prompt import prompt_tokens
+        return prompt_tokens(self._tok, prompt).tolist()
+
     # ---- decoding --------------------------------------------------------------------------
 
     def _stream(self, token_ids) -> np.ndarray:
