@@ -37,17 +37,21 @@ transformers is imported here only (the [hf] extra), never by the rest of the pa
 """
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from transformers import PreTrainedTokenizer
 
+from eqinfo.console import require
 from eqinfo.registry import lookup
 from eqinfo.tokenizer_types import DecodeResult, Issue, check_fingerprint
 from eqinfo.tokenizers import get_tokenizer
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizer
+else:  # without the [hf] extra: one line naming it, not a bare ModuleNotFoundError
+    PreTrainedTokenizer = require("transformers", "eqinfo.hf (Hugging Face tokenizers)").PreTrainedTokenizer
 
 PAD_TOKEN = "<pad>"
 EOS_TOKEN = "<eos>"
@@ -61,9 +65,9 @@ class EqinfoTokenizer(PreTrainedTokenizer):
     vocab_files_names = {f"{kind}_file": name for kind, name in MODEL_FILES.items()}
     model_input_names = ["input_ids", "attention_mask"]
 
-    def __init__(self, method: str = "equalinfo-b16-v65k", m1_file: str | os.PathLike | None = None,
-                 static_file: str | os.PathLike | None = None,
-                 sentencepiece_file: str | os.PathLike | None = None, model_hash: str | None = None,
+    def __init__(self, method: str = "equalinfo-b16-v65k", m1_file: str | Path | None = None,
+                 static_file: str | Path | None = None,
+                 sentencepiece_file: str | Path | None = None, model_hash: str | None = None,
                  errors: str = "replace", pad_token: str = PAD_TOKEN, eos_token: str | None = None,
                  **kwargs: Any):
         spec = lookup(method)
@@ -171,9 +175,11 @@ class EqinfoTokenizer(PreTrainedTokenizer):
         kind = self._tok.spec.model
         if kind is None:
             return ()
+        source = self.model_file
+        assert source is not None  # every method with a model kind runs a model file
         target = Path(save_directory) / ((f"{filename_prefix}-" if filename_prefix else "") + MODEL_FILES[kind])
-        if self.model_file is None or not (target.exists() and target.samefile(self.model_file)):
-            shutil.copyfile(self.model_file, target)
+        if not (target.exists() and target.samefile(source)):  # saving into its own directory
+            shutil.copyfile(source, target)
         return (str(target),)
 
     def __repr__(self) -> str:

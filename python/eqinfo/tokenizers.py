@@ -70,7 +70,7 @@ class Tokenizer:
         spec = lookup(spec) if isinstance(spec, str) else spec
         # What a pickle rebuilds the tokenizer from (__reduce__): model paths absolute, so that a
         # worker in another directory finds the same file.
-        self._settings = dict(token_bits=token_bits, kernel=kernel, model_threads=model_threads)
+        self._settings: dict[str, object] = dict(token_bits=token_bits, kernel=kernel, model_threads=model_threads)
         if spec.factory is None:
             raise ValueError(f"{spec.name} is not a C++ method: use get_tokenizer({spec.name!r})")
         self.spec = spec
@@ -87,7 +87,7 @@ class Tokenizer:
         n = token_bits if token_bits is not None else (spec.N or 8)
         self._core = _core().CoreTokenizer(spec.factory, window_bits=spec.b or 16, token_bits=n,
                                            model=model, kernel=kernel, model_threads=model_threads)
-        if self.model_path is not None:
+        if self.model_path is not None and spec.model is not None:
             self._settings[spec.model] = self.model_path.absolute()
 
     @property
