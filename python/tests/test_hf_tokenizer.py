@@ -140,3 +140,17 @@ def test_token_strings_are_ids_and_round_trip(toks):
     assert tok.decode(tok("a<pad>b<eos>")["input_ids"], skip_special_tokens=True) == "a<pad>b<eos>"
     with pytest.raises(ValueError, match="not a token of bytes"):
         tok.convert_tokens_to_ids("hello")
+
+
+def test_datasets_fingerprints_the_hf_tokenizer_the_same_in_another_process():
+    datasets_fingerprint = pytest.importorskip("datasets.fingerprint", reason="datasets not installed")
+    import os
+    import subprocess
+    import sys
+    code = ("from datasets.fingerprint import Hasher; from eqinfo.hf import EqinfoTokenizer; "
+            "print(Hasher.hash(EqinfoTokenizer('equalinfo-b16-v256')))")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]))
+    there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env=env).stdout.strip()
+    here = datasets_fingerprint.Hasher.hash(EqinfoTokenizer("equalinfo-b16-v256"))
+    assert here == there and here != datasets_fingerprint.Hasher.hash(EqinfoTokenizer("bytes"))
