@@ -57,6 +57,10 @@ def test_return_tensors_pt_and_a_pair_of_texts(toks):
     assert isinstance(batch["input_ids"], torch.Tensor) and batch["input_ids"].shape == (2, 40)
     assert batch["input_ids"].dtype == torch.int64
     assert tok.batch_decode(batch["input_ids"]) == TEXTS[:2]
+    left = tok(TEXTS[:2], padding=True, padding_side="left", return_tensors="pt")
+    short = int(left["attention_mask"].sum(dim=1).argmin())
+    assert left["input_ids"][short, 0] == tok.pad_token_id and left["attention_mask"][short, 0] == 0
+    assert tok.batch_decode(left["input_ids"]) == TEXTS[:2]       # pad ids dropped wherever they are
     # A pair is two streams back to back: two documents (the str joins them).
     pair = tok(TEXTS[0], TEXTS[3])["input_ids"]
     assert tok.decode_result(pair).documents == [TEXTS[0].encode(), TEXTS[3].encode()]
