@@ -46,7 +46,8 @@ import numpy as np
 from eqinfo.console import require
 from eqinfo.registry import lookup
 from eqinfo.tokenizer_types import DecodeResult, Issue, check_fingerprint
-from eqinfo.tokenizers import get_tokenizer
+from eqinfo.sentencepiece_method import SentencePieceTokenizer
+from eqinfo.tokenizers import Tokenizer, get_tokenizer
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizer
@@ -82,6 +83,8 @@ class EqinfoTokenizer(PreTrainedTokenizer):
         if eos_id is None and eos_token is not None:
             raise ValueError(f"{spec.name} codes the end of a document inside its stream: it has no EOS "
                              "token (docs/huggingface.md, 'EOS and padding')")
+        if eos_id is not None and eos_token is not None and str(eos_token) != EOS_TOKEN:
+            raise ValueError(f"the EOS token of {spec.name} is {EOS_TOKEN!r} (id {eos_id}), not {str(eos_token)!r}")
         self._eos_id = eos_id
         self._eos_string = EOS_TOKEN if eos_id is not None else None
         self._vocab = {self._token_string(i): i for i in range(self._tok.vocab_size)}
@@ -93,7 +96,7 @@ class EqinfoTokenizer(PreTrainedTokenizer):
     # ---- the vocabulary ------------------------------------------------------------------
 
     @property
-    def eqinfo_tokenizer(self):
+    def eqinfo_tokenizer(self) -> Tokenizer | SentencePieceTokenizer:
         """The eqinfo tokenizer underneath (eqinfo.tokenizers.Tokenizer or SentencePieceTokenizer)."""
         return self._tok
 

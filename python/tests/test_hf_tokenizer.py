@@ -124,9 +124,12 @@ def test_a_saved_tokenizer_refuses_a_model_file_with_another_fingerprint(toks, t
     assert tok.model_hash in str(e.value) and other in str(e.value)
 
 
-def test_a_method_without_an_eos_token_refuses_one():
+def test_eos_is_the_method_s_own_or_none():
     with pytest.raises(ValueError, match="inside its stream"):
         EqinfoTokenizer("ac-v256", eos_token="</s>")
+    with pytest.raises(ValueError, match="EOS token of bytes is '<eos>' \\(id 256\\)"):
+        EqinfoTokenizer("bytes", eos_token="</s>")
+    assert EqinfoTokenizer("bytes", eos_token="<eos>").eos_token_id == 256
 
 
 def test_the_hf_tokenizer_pickles(toks):
