@@ -293,6 +293,27 @@ TEST_CASE("Structural defects are refused with the file's name and what is wrong
   CHECK_THROWS_WITH(SafetensorsFile("/dev/zero"), "model '/dev/zero': is a character device, not a regular file");
 }
 
+TEST_CASE("A file of another kind is named as not an M1 file, saying what it looks like", "[safetensors]") {
+  // The order-0 model and other JSON: its first 8 bytes would be a header length of ~10^19.
+  CHECK(open_error("{\n  \"counts\": [1, 2, 3]\n}\n") ==
+        "this is not an M1 safetensors file: it begins with '{' as JSON text does (a safetensors file begins with an "
+        "8-byte header length)");
+  CHECK(open_error("  [1, 2, 3, 4, 5]") ==
+        "this is not an M1 safetensors file: it begins with '[' as JSON text does (a safetensors file begins with an "
+        "8-byte header length)");
+  CHECK(open_error("hello world, a text file\n") ==
+        "this is not an M1 safetensors file: it begins with text (\"hello wo\"), not with the 8-byte header length of a "
+        "safetensors file");
+  CHECK(open_error("line 1\tx\nmore") ==
+        "this is not an M1 safetensors file: it begins with text (\"line 1 x\"), not with the 8-byte header length of a "
+        "safetensors file");
+  // A real file cut short keeps its own message: a header length's last byte is 0, never text,
+  // even when its first byte is '{' (a header of 123 bytes).
+  std::string cut(8, '\0');
+  cut[0] = '{';
+  CHECK(open_error(cut + "{}") == "truncated or corrupt: header length 123 exceeds the file");
+}
+
 TEST_CASE("Edge cases that are valid: no tensors, only metadata, adjacent and zero-size tensors", "[safetensors]") {
   CHECK(open_error(safetensors_bytes("{}", "")) == "opened");
   CHECK(open_error(safetensors_bytes(R"({"__metadata__":{}})", "trailing bytes are allowed")) == "opened");

@@ -135,13 +135,35 @@ class SafetensorsFile {
     return std::nullopt;
   }
 
+  // What a file that is not safetensors starts like, if its first 8 bytes are text (a real
+  // header length is below 2^56, so its last byte is 0, never text): JSON (the order-0 model, a
+  // tokenizer config) or other text; nullopt otherwise.
+  static std::optional<std::string> looks_like(std::string_view file) {
+    const auto head = file.substr(0, 8);
+    const bool text = std::all_of(head.begin(), head.end(), [](char c) {
+      return (c >= 0x20 && c < 0x7f) || c == '\t' || c == '\r' || c == '\n';
+    });
+    if (!text) return std::nullopt;
+    const auto first = head.find_first_not_of(" \t\r\n");
+    if (first != std::string_view::npos && (head[first] == '{' || head[first] == '['))
+      return std::string("it begins with '") + head[first] + "' as JSON text does (a safetensors file begins with an 8-byte header length)";
+    std::string shown(head);
+    std::replace_if(shown.begin(), shown.end(), [](char c) { return c < 0x20; }, ' ');
+    return "it begins with text (\"" + shown + "\"), not with the 8-byte header length of a safetensors file";
+  }
+
   void parse(std::string_view file) {
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(file.data());
     const std::size_t size = file.size();
     if (size < 8) throw error("truncated: shorter than the 8-byte header length");
     std::uint64_t n = 0;
     for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
-    if (n > size - 8) throw error("truncated or corrupt: header length " + std::to_string(n) + " exceeds the file");
+    if (n > size - 8) {
+      // A length past the end is what a file of another kind reads as (8 bytes of text are a
+      // length of at least 2^61): say what the file looks like rather than quote the number.
+      if (const auto kind = looks_like(file)) throw error("this is not an M1 safetensors file: " + *kind);
+      throw error("truncated or corrupt: header length " + std::to_string(n) + " exceeds the file");
+    }
     const auto header = nlohmann::json::parse(bytes + 8, bytes + 8 + n, nullptr, /*allow_exceptions=*/false);
     if (header.is_discarded() || !header.is_object()) throw error("corrupt: the header is not a JSON object");
     const std::uint8_t* base = bytes + 8 + n;

@@ -63,6 +63,8 @@ def corpus_sha256(path: Path) -> str:
     """First 16 hex digits of the corpus file's sha256 (cached per path, size and mtime). A
     directory of text files: the sha256 of each document's relative path and content, in order."""
     from eqinfo import data
+    if isinstance(path, data.DatasetSource):  # a datasets.Dataset: its rows' text
+        return path.sha256()
     path = Path(path)
     if path.is_dir():
         files = data.text_files(path)
@@ -255,7 +257,8 @@ def compress_methods(methods: Sequence[str], split: str, out_dir: str | Path, *,
 
     Shards whose sidecar already records the same settings (SETTINGS_KEYS) are kept unless
     `force`. M1 methods that differ only in N are encoded in one M1 pass. data_path: a corpus
-    path (the fixed split) or an eqinfo.data.Corpus (own format, text field, split).
+    path (the fixed split), an eqinfo.data.Corpus (own format, text field, split), or a
+    datasets.Dataset / eqinfo.data.DatasetCorpus (its text column; the same split rules).
     """
     from eqinfo import data
     if not 1 <= threads <= 256:
@@ -333,8 +336,10 @@ def verify_shard(path: str | Path, *, threads: int = 1, data_path: str | Path | 
     t0 = time.perf_counter()
     shard = read_shard(path)
     meta = shard.meta
-    corpus = (data_path if isinstance(data_path, data.Corpus)
-              else data.Corpus.from_sidecar(meta, data_path))
+    if isinstance(data_path, (data.Corpus, data.DatasetCorpus)) or data.is_hf_dataset(data_path):
+        corpus = data.as_corpus(data_path)
+    else:
+        corpus = data.Corpus.from_sidecar(meta, data_path)
     source = corpus.source(meta["split"])
     if corpus_sha256(source) != meta["corpus_sha256"]:
         raise ValueError(f"{path}: made from corpus {meta['corpus_sha256']}, {source} is "

@@ -28,7 +28,9 @@ floor(i p/q) > floor((i-1) p/q): evenly spread, exact integer arithmetic, and va
 the fixed rule), or a `Corpus(train=..., validation=...)` names two sources read whole. A
 `Corpus` is what the CLIs build from --data / --train / --validation / --text-field /
 --val-ratio (add_corpus_arguments, corpus_from_args); every reader here takes one wherever it
-takes a path.
+takes a path. A Hugging Face `datasets.Dataset` (or a DatasetDict with train and validation) is
+a corpus too: DatasetCorpus, the same split rules over its row indices; as_corpus wraps one, so
+eqinfo.compress takes a Dataset from Python wherever it takes a path (datasets is not imported).
 """
 from __future__ import annotations
 
@@ -40,7 +42,7 @@ import zlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Any, Iterator, Union
 
 import numpy as np
 
@@ -168,9 +170,10 @@ def iter_records(path: "str | Path | Corpus | None" = None, split: str = "all", 
     The whole file is checked as it is read: a line that is not such an object, or a gzip file that
     is truncated (EOFError: no end-of-stream marker) or damaged (bad CRC, length or data), raises
     ValueError naming the file, so a damaged corpus is never read as a shorter one.
+    path may also be a DatasetCorpus or a datasets.Dataset (its column "text").
     """
-    if isinstance(path, Corpus):
-        yield from path.iter_records(split)
+    if isinstance(path, (Corpus, DatasetCorpus)) or is_hf_dataset(path):
+        yield from as_corpus(path).iter_records(split)
         return
     if split not in ("train", "val", "all"):
         raise ValueError(f"split must be train/val/all, got {split!r}")
@@ -216,9 +219,9 @@ def iter_documents(path: "str | Path | Corpus | None" = None, split: str = "all"
                    val_ratio=None) -> Iterator[str]:
     """Yield the text of each document in file order (iter_records). split: "train", "val" or
     "all". langs: only the documents whose `lang` is one of these (None: all; the split is still
-    by the line index in the whole file). path may be a Corpus."""
-    if isinstance(path, Corpus):
-        text_field = path.text_field
+    by the line index in the whole file). path may be a Corpus, DatasetCorpus or datasets.Dataset."""
+    if isinstance(path, (Corpus, DatasetCorpus)) or is_hf_dataset(path):
+        text_field = as_corpus(path).text_field
     for record in iter_records(path, split, text_field=text_field, val_ratio=val_ratio):
         if langs is None or record.get("lang") in langs:
             yield record[text_field]
@@ -314,12 +317,129 @@ class Corpus:
         return cls(src, text_field=field, val_ratio=ratio)
 
 
-CorpusLike = Union[str, Path, Corpus, None]
+def is_hf_dataset(x) -> bool:
+    """A Hugging Face datasets.Dataset or DatasetDict, recognised without importing datasets
+    (the core does not depend on it)."""
+    return type(x).__module__.startswith("datasets.") and type(x).__name__ in ("Dataset", "DatasetDict")
 
 
-def as_corpus(x: CorpusLike) -> Corpus:
-    """A Corpus from a Corpus, a path (the fixed split) or None (the project's corpus)."""
-    return x if isinstance(x, Corpus) else Corpus(None if x is None else Path(x))
+@dataclass(frozen=True)
+class DatasetSource:
+    """One split's rows of a datasets.Dataset, where a file corpus has a path (Corpus.source):
+    what compression hashes (`sha256`) and names in the shard sidecar (str)."""
+    dataset: Any
+    text_field: str
+
+    def sha256(self) -> str:
+        """First 16 hex digits of the sha256 of every row's text (length-prefixed UTF-8, in row
+        order): the content, not datasets' fingerprint, which may be random for in-memory data."""
+        key = (id(self.dataset), getattr(self.dataset, "_fingerprint", None), self.text_field)
+        if key not in _dataset_sha_cache:
+            h = hashlib.sha256()
+            for text in self.texts():
+                b = text.encode("utf-8")
+                h.update(len(b).to_bytes(8, "little") + b)
+            _dataset_sha_cache[key] = h.hexdigest()[:16]
+        return _dataset_sha_cache[key]
+
+    def texts(self) -> Iterator[str]:
+        for i, text in enumerate(self.dataset[self.text_field]):
+            if not isinstance(text, str):
+                raise ValueError(f'{self}: row {i}: column "{self.text_field}" is not a string')
+            yield text
+
+    def exists(self) -> bool:
+        return True
+
+    def __str__(self) -> str:
+        return (f"datasets.Dataset(rows={len(self.dataset)}, column={self.text_field!r}, "
+                f"fingerprint={getattr(self.dataset, '_fingerprint', None)})")
+
+
+_dataset_sha_cache: dict[tuple, str] = {}
+
+
+@dataclass(frozen=True, eq=False)
+class DatasetCorpus:
+    """A Hugging Face `datasets` corpus, with Corpus's interface (iter_records, iter_documents,
+    source, check, split_rule), so compression reads it as it reads files:
+
+    DatasetCorpus(ds)                          a Dataset, the fixed split by row index (i % 50 == 0)
+    DatasetCorpus(ds, val_ratio="1/10")        10% validation, evenly spread (as for files)
+    DatasetCorpus(DatasetDict(train=a, validation=b))   two splits, each read whole
+    text_field: the column of the text (default "text").
+    """
+    dataset: Any
+    text_field: str = "text"
+    val_ratio: Fraction | None = None
+
+    def __post_init__(self):
+        if not is_hf_dataset(self.dataset):
+            raise TypeError(f"DatasetCorpus takes a datasets.Dataset or DatasetDict, not {type(self.dataset).__name__}")
+        if self.val_ratio is not None:
+            object.__setattr__(self, "val_ratio", parse_ratio(self.val_ratio))
+        if self.explicit:
+            missing = [k for k in ("train", "validation") if k not in self.dataset]
+            if missing:
+                raise ValueError(f"a DatasetDict corpus needs the splits train and validation; it has "
+                                 f"{', '.join(self.dataset)} (missing {', '.join(missing)})")
+            if self.val_ratio is not None:
+                raise ValueError("val_ratio splits one Dataset; a DatasetDict's splits are read whole")
+        for part in (self.dataset.values() if self.explicit else [self.dataset]):
+            if self.text_field not in part.column_names:
+                raise ValueError(f'a Dataset with no column "{self.text_field}" (columns: '
+                                 f'{", ".join(part.column_names)}): pass text_field=')
+
+    @property
+    def explicit(self) -> bool:
+        return type(self.dataset).__name__ == "DatasetDict"
+
+    @property
+    def split_rule(self) -> str | None:
+        """As Corpus.split_rule: None = the fixed rule, "ratio p/q", or "whole"."""
+        if self.explicit:
+            return "whole"
+        if self.val_ratio is None or self.val_ratio == FIXED_RATIO:
+            return None
+        return f"ratio {self.val_ratio.numerator}/{self.val_ratio.denominator}"
+
+    def source(self, split: str) -> DatasetSource:
+        if self.explicit:
+            if split == "all":
+                raise ValueError("a DatasetDict corpus has no single source for split 'all'")
+            return DatasetSource(self.dataset[{"train": "train", "val": "validation"}[split]], self.text_field)
+        return DatasetSource(self.dataset, self.text_field)
+
+    def check(self, splits=("train", "val")) -> None:
+        """Nothing to find: the rows are in memory (the columns were checked when it was made)."""
+
+    def iter_records(self, split: str = "all") -> Iterator[dict]:
+        if split not in ("train", "val", "all"):
+            raise ValueError(f"split must be train/val/all, got {split!r}")
+        if self.explicit:
+            for s in (("train", "val") if split == "all" else (split,)):
+                yield from ({self.text_field: t} for t in self.source(s).texts())
+            return
+        for i, text in enumerate(self.source("all").texts()):
+            if split == "all" or (split == "val") == is_validation_at(i, self.val_ratio):
+                yield {self.text_field: text}
+
+    def iter_documents(self, split: str = "all") -> Iterator[str]:
+        for record in self.iter_records(split):
+            yield record[self.text_field]
+
+
+CorpusLike = Union[str, Path, Corpus, DatasetCorpus, None]
+
+
+def as_corpus(x) -> Corpus | DatasetCorpus:
+    """A corpus from a Corpus or DatasetCorpus, a datasets.Dataset/DatasetDict (DatasetCorpus with
+    its text column "text"), a path (the fixed split) or None (the project's corpus)."""
+    if isinstance(x, (Corpus, DatasetCorpus)):
+        return x
+    if is_hf_dataset(x):
+        return DatasetCorpus(x)
+    return Corpus(None if x is None else Path(x))
 
 
 def add_corpus_arguments(parser, data_help: str | None = None) -> None:

@@ -53,6 +53,10 @@ class Family:
     # M1 compression speed per core, bytes/s, for the cost estimate (one pass serves every N);
     # None: negligible next to M2 training (no M1).
     compress_bytes_per_s: float | None = None
+    # The id of the token that ends every document, where EOS is a token of its own (Bytes: 256,
+    # SentencePiece: 1). None where EOS is coded inside the stream (AC, StaticAC, GZip,
+    # EqualInfoAC): no id means "end of document" there (docs/huggingface.md, "EOS and padding").
+    eos_token_id: int | None = None
 
     @property
     def windowed(self) -> bool:
@@ -124,6 +128,10 @@ class Method:
         return self.family.bit_stream
 
     @property
+    def eos_token_id(self) -> int | None:
+        return self.family.eos_token_id
+
+    @property
     def window_tokens(self) -> int | None:
         """Tokens per window when N divides b (paper Fig. 10's positions), else None."""
         if self.b is None or self.b % self.N:
@@ -153,9 +161,10 @@ class Method:
 _BOTH_VOCABULARIES = (8, 16)  # v256 and v65k, the paper's two
 FAMILIES: dict[str, Family] = {f.name: f for f in (
     Family("bytes", "Bytes", factory="bytes", model=None, color="k", self_delimiting=True,
-           bit_stream=True, measured_bytes_per_token={None: 1.0}),
+           bit_stream=True, measured_bytes_per_token={None: 1.0}, eos_token_id=256),
     Family("sentencepiece", "SentencePiece", factory=None, model="sentencepiece", color="tab:gray",
-           self_delimiting=True, bit_stream=False, measured_bytes_per_token={None: 3.07}),
+           self_delimiting=True, bit_stream=False, measured_bytes_per_token={None: 3.07},
+           eos_token_id=1),  # sentencepiece_method.EOS_ID
     # AC compresses whole documents with M1 at a cost quadratic in their length (models/m1-3m.md).
     Family("ac", "AC", factory="ac", model="m1", color="tab:red", self_delimiting=False,
            bit_stream=True, token_bits=_BOTH_VOCABULARIES, measured_bytes_per_token={None: 1.96},

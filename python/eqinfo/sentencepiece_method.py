@@ -35,7 +35,7 @@ import numpy as np
 
 from eqinfo import resources
 from eqinfo.registry import Method, lookup
-from eqinfo.tokenizer_types import DecodeResult, Issue, as_bytes, as_tokens
+from eqinfo.tokenizer_types import DecodeResult, Issue, as_bytes, as_tokens, check_fingerprint
 
 # Bytes/token on the whole validation split (1.47 MB, 207 documents; EOS counted as a token), for
 # models trained as below, and the model file size:
@@ -143,6 +143,20 @@ class SentencePieceTokenizer:
         """sha256 prefix of the model file."""
         return self._hash
 
+    @property
+    def eos_token_id(self) -> int:
+        return EOS_ID
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SentencePieceTokenizer) and self._hash == other._hash
+
+    def __hash__(self) -> int:
+        return hash((self.name, self._hash))
+
+    def __reduce__(self):
+        # Rebuilt from the model file (absolute: a worker may run elsewhere), fingerprint checked.
+        return (_rebuild_sentencepiece, (self.model_path.absolute(), self._hash))
+
     def encode(self, text: str | bytes) -> np.ndarray:
         return self.encode_batch([text])[0]
 
@@ -162,7 +176,7 @@ class SentencePieceTokenizer:
     def decode(self, tokens) -> DecodeResult:
         """Pieces up to each EOS are one document. Total: an id >= vocab_size stops decoding
         (INVALID_TOKEN); ids after the last EOS are an unterminated document."""
-        t = as_tokens(tokens)
+        t = as_tokens(tokens, self.vocab_size)
         result = DecodeResult()
         bad = np.flatnonzero(t >= self.vocab_size)
         if bad.size:
@@ -197,6 +211,12 @@ class SentencePieceTokenizer:
 
     def __repr__(self) -> str:
         return f"SentencePieceTokenizer(vocab_size={self.vocab_size}, model={self.model_path})"
+
+
+def _rebuild_sentencepiece(model_path: Path, model_hash: str) -> SentencePieceTokenizer:
+    tok = SentencePieceTokenizer(model_path)
+    check_fingerprint(model_path, tok.model_hash, model_hash, "the pickled sentencepiece tokenizer")
+    return tok
 
 
 def main(argv=None) -> None:

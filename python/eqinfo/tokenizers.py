@@ -1,7 +1,7 @@
 """Every tokenization method of the experiment behind one interface.
 
     tok = get_tokenizer("equalinfo-b16-v65k")      # bundled M1
-    ids = tok.encode("Hello, world.")             # np.uint16, EOS appended
+    ids = tok.encode("Hello, world.")             # np.uint16, ending the document (EOS)
     tok.decode(ids).documents                     # [b"Hello, world."]
     tok.encode_batch(texts, threads=2)            # same result for any thread count
 
@@ -19,6 +19,15 @@ Pass `m1=` / `static=` paths to use others; a method ignores the models it does 
 
 The C++ extension (`_eqinfo_core`) is imported on first use, not when `eqinfo` is imported, so
 the torch-only parts of the package (M1 training) work without a build.
+
+EOS: Bytes and SentencePiece end a document with a token of its own (`eos_token_id`, 256 and 1);
+AC, StaticAC, GZip and EqualInfoAC code the end of the document inside the stream (`eos_token_id`
+is None): every id in [0, vocab_size) is data, and no id is free to mean padding
+(docs/huggingface.md, "EOS and padding").
+
+A Tokenizer pickles as its method and settings with its model's path (a worker rebuilds it and
+checks the fingerprint), and tokenizers compare and hash by method, token bits and model
+fingerprint, so `datasets` fingerprints a `map` over one stably and keeps its cache.
 """
 from __future__ import annotations
 
@@ -31,7 +40,8 @@ from eqinfo import resources
 from eqinfo.registry import METHODS, Method, lookup  # METHODS: re-exported (README)
 from eqinfo.sentencepiece_method import SentencePieceTokenizer
 # The interface every tokenizer shares; re-exported, so callers need only this module.
-from eqinfo.tokenizer_types import DecodeResult, Issue, as_bytes, as_tokens, split_flat
+from eqinfo.tokenizer_types import (DecodeResult, Issue, MethodTokenizer, ModelMismatchError,
+                                    as_bytes, as_tokens, check_fingerprint, split_flat)
 
 
 def _core():
@@ -59,6 +69,9 @@ class Tokenizer:
                  static: str | Path | None = None, token_bits: int | None = None,
                  kernel: str = "simd", model_threads: int = 1):
         spec = lookup(spec) if isinstance(spec, str) else spec
+        # What a pickle rebuilds the tokenizer from (__reduce__): model paths absolute, so that a
+        # worker in another directory finds the same file.
+        self._settings: dict[str, object] = dict(token_bits=token_bits, kernel=kernel, model_threads=model_threads)
         if spec.factory is None:
             raise ValueError(f"{spec.name} is not a C++ method: use get_tokenizer({spec.name!r})")
         self.spec = spec
@@ -75,6 +88,8 @@ class Tokenizer:
         n = token_bits if token_bits is not None else (spec.N or 8)
         self._core = _core().CoreTokenizer(spec.factory, window_bits=spec.b or 16, token_bits=n,
                                            model=model, kernel=kernel, model_threads=model_threads)
+        if self.model_path is not None and spec.model is not None:
+            self._settings[spec.model] = self.model_path.absolute()
 
     @property
     def name(self) -> str:
@@ -98,8 +113,14 @@ class Tokenizer:
         model. Token streams made with one model decode only with the same fingerprint."""
         return f"{self._core.fingerprint:016x}" if self.spec.model else None
 
+    @property
+    def eos_token_id(self) -> int | None:
+        """The id of the token that ends each document (Bytes: 256); None where EOS is coded
+        inside the stream (AC, StaticAC, GZip, EqualInfoAC)."""
+        return self.spec.eos_token_id
+
     def encode(self, text: str | bytes) -> np.ndarray:
-        """One document -> uint16 tokens, EOS appended."""
+        """One document -> uint16 tokens that end it (EOS appended, or coded in the stream)."""
         return self._core.encode(as_bytes(text))
 
     def encode_batch_flat(self, texts: Iterable[str | bytes], threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -111,19 +132,45 @@ class Tokenizer:
         return split_flat(*self.encode_batch_flat(texts, threads))
 
     def decode(self, tokens) -> DecodeResult:
-        return _from_core(self._core.decode(as_tokens(tokens)))
+        return _from_core(self._core.decode(as_tokens(tokens, self.vocab_size)))
 
     def decode_batch(self, streams: Sequence, threads: int = 1) -> list[DecodeResult]:
-        return [_from_core(r) for r in self._core.decode_batch([as_tokens(s) for s in streams], threads)]
+        inputs = [as_tokens(s, self.vocab_size) for s in streams]
+        return [_from_core(r) for r in self._core.decode_batch(inputs, threads)]
+
+    def _identity(self) -> tuple:
+        # What decides the tokens: method, token bits, model behaviour (not its path, kernel or
+        # thread count, which are token-neutral).
+        return (self.spec.name, self.token_bits, self.model_hash)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tokenizer) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
+
+    def __reduce__(self):
+        # The registered name where it names this row (stable across processes); a method added
+        # at run time travels as its row.
+        spec = self.spec.name if METHODS.get(self.spec.name) == self.spec else self.spec
+        return (_rebuild_tokenizer, (spec, self._settings, self.model_hash))
 
     def __repr__(self) -> str:
         model = f", model={self.model_path}" if self.model_path else ""
         return f"Tokenizer({self.name!r}, vocab_size={self.vocab_size}{model})"
 
 
+def _rebuild_tokenizer(spec: Method | str, settings: dict, model_hash: str | None) -> Tokenizer:
+    """Unpickling: the same tokenizer, refused if the model file now behaves differently."""
+    tok = Tokenizer(spec, **settings)
+    check_fingerprint(tok.model_path or "", tok.model_hash, model_hash, f"the pickled {tok.name} tokenizer")
+    return tok
+
+
 def get_tokenizer(name: str, *, m1: str | Path | None = None, static: str | Path | None = None,
-                  sentencepiece: str | Path | None = None, **kwargs):
-    """The tokenizer of a registered method, with the default models unless paths are given."""
+                  sentencepiece: str | Path | None = None, **kwargs) -> Tokenizer | SentencePieceTokenizer:
+    """The tokenizer of a registered method, with the default models unless paths are given.
+    Both kinds satisfy eqinfo.tokenizer_types.MethodTokenizer."""
     spec = lookup(name)
     if spec.model == "sentencepiece":
         return SentencePieceTokenizer(sentencepiece)

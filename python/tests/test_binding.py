@@ -145,14 +145,20 @@ def test_issue_flags_match_the_core():
 
 def test_bad_token_arrays_raise_value_error(tokenizers):
     tok = tokenizers["gzip-v65k"]
-    with pytest.raises(ValueError, match="integers"):
+    rule = r"tokens must be integers in \[0, 2\^16\)"
+    with pytest.raises(ValueError, match=rule + ", got dtype float64"):
         tok.decode(np.array([1.5, 2.0]))
+    with pytest.raises(ValueError, match=rule + ", got dtype bool"):
+        tok.decode([True, False])
     with pytest.raises(ValueError, match="one-dimensional"):
         tok.decode(np.zeros((2, 2), dtype=np.uint16))
-    with pytest.raises(ValueError, match=r"\[0, 65535\]"):
+    with pytest.raises(ValueError, match=rule + r", got values in \[-1, 5\]"):
         tok.decode(np.array([-1, 5]))
-    with pytest.raises(ValueError, match=r"\[0, 65535\]"):
+    with pytest.raises(ValueError, match=rule + r", got values in \[70000, 70000\]"):
         tok.decode([70000])
+    # Below 2^16 the message names the tokenizer's own range too (larger ids decode as invalid).
+    with pytest.raises(ValueError, match=r"ids are \[0, 257\).*got values in \[-2, -2\]"):
+        tokenizers["bytes"].decode([-2])
     # Other integer dtypes in range are accepted.
     assert tok.decode(tok.encode(b"x").astype(np.int64)).documents == [b"x"]
     with pytest.raises(TypeError, match="str or bytes"):
@@ -229,3 +235,9 @@ def test_describe_matches_the_core(tokenizers):
     for garbage in ([1, 2, 300, 4], [7, 7, 7], [255] * 5, list(range(0, 256, 3))):
         ids = np.array(garbage, dtype=np.uint16)
         assert tok.decode(ids).describe() == tok._core.decode(ids).describe()
+
+
+def test_a_file_of_another_kind_given_as_m1_is_named_as_not_an_m1_file():
+    static = resources.repo_path(resources.DEFAULT_STATIC)   # JSON
+    with pytest.raises(ValueError, match=r"this is not an M1 safetensors file: it begins with '\{' as JSON"):
+        get_tokenizer("ac-v256", m1=static)
