@@ -81,8 +81,9 @@ def connect(address: str | None) -> bool:
     returns whether this call started the connection (and so should end it)."""
     if ray.is_initialized():
         return False
+    local = {} if address else {"include_dashboard": False}  # only for a cluster it starts
     ray.init(address=address, runtime_env=_runtime_env(), log_to_driver=False,
-             logging_level="WARNING", configure_logging=True, include_dashboard=False)
+             logging_level="WARNING", **local)
     return True
 
 
