@@ -9,6 +9,7 @@ failed (each named, with its file and line), 2 for bad arguments.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 
@@ -63,26 +64,30 @@ def main(ap, args, corpus, methods) -> int:
     job = _job(ap, args, corpus, methods)
     progress = "none" if args.no_progress else ("json" if args.json else "bar")
     try:
-        if args.verify:
-            if args.engine == "ray":
-                from eqinfo.cluster.ray_engine import verify_on_ray
-                result = verify_on_ray(job, args.address, args.workers)
-            else:
-                from eqinfo.cluster.run import verify_units
-                result = verify_units(job, args.num_shards or 1, args.shard_index or 0)
-            return _print_verification(result, args.json)
-        if args.engine == "ray":
-            from eqinfo.cluster.ray_engine import run_on_ray
-            result = run_on_ray(job, args.address, args.workers, progress)
-        elif args.merge:
-            from eqinfo.cluster.run import merge_units
-            result = merge_units(job)
-        else:
-            from eqinfo.cluster.run import run_batch
-            result = run_batch(job, args.num_shards or 1, args.shard_index or 0, progress)
+        # Ray prints its own notices (a worker died, ...) on stdout; they belong on stderr, so
+        # that stdout is the report alone (--json).
+        with contextlib.redirect_stdout(sys.stderr):
+            result = _run(args, job, progress)
     except (ValueError, FileNotFoundError, ImportError) as e:
         ap.exit(2, f"{TOOL}: error: {e}\n")
-    return _print_run(result, args.json)
+    return (_print_verification if args.verify else _print_run)(result, args.json)
+
+
+def _run(args, job, progress) -> dict:
+    if args.verify and args.engine == "ray":
+        from eqinfo.cluster.ray_engine import verify_on_ray
+        return verify_on_ray(job, args.address, args.workers)
+    if args.verify:
+        from eqinfo.cluster.run import verify_units
+        return verify_units(job, args.num_shards or 1, args.shard_index or 0)
+    if args.engine == "ray":
+        from eqinfo.cluster.ray_engine import run_on_ray
+        return run_on_ray(job, args.address, args.workers, progress)
+    if args.merge:
+        from eqinfo.cluster.run import merge_units
+        return merge_units(job)
+    from eqinfo.cluster.run import run_batch
+    return run_batch(job, args.num_shards or 1, args.shard_index or 0, progress)
 
 
 def _print_run(r: dict, as_json: bool) -> int:
