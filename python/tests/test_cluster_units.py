@@ -190,3 +190,31 @@ def test_unit_flags_refuse_what_needs_the_whole_corpus(tmp_path):
         assert r.returncode == 2 and "error:" in r.stderr, extra
     with pytest.raises(ValueError, match="shard_index"):
         run_batch(Job(("bytes",), "train", str(tmp_path / "o"), data.Corpus(d), 100), 2, 2)
+
+
+def test_progress_reports_units_documents_bytes_and_eta_as_json(tmp_path, capsys):
+    d = make_corpus(tmp_path / "c", files=2, docs=12, max_words=6)
+    r = run_batch(Job(("bytes",), "train", str(tmp_path / "o"), data.Corpus(d), 200), progress="json")
+    lines = [json.loads(l) for l in capsys.readouterr().err.splitlines()]
+    assert [l["units_done"] for l in lines] == list(range(1, r["units"] + 1))
+    last = lines[-1]
+    assert last["documents"] == r["documents"] and last["bytes_in"] == r["bytes_in"]
+    assert last["input_bytes_done"] == last["input_bytes"] and last["eta_s"] == 0
+    assert all(l["eta_s"] is not None and l["eta_s"] >= 0 for l in lines)
+
+
+def test_a_split_without_documents_is_refused_as_single_process_refuses_it(tmp_path):
+    d = make_corpus(tmp_path / "c", files=1, docs=1)  # its one document is validation
+    with pytest.raises(ValueError, match="no documents"):
+        compress.compress_methods(["bytes"], "train", tmp_path / "s", data_path=data.Corpus(d), progress=False)
+    with pytest.raises(ValueError, match="no documents"):
+        run_batch(Job(("bytes",), "train", str(tmp_path / "o"), data.Corpus(d), 100), progress="none")
+
+
+def test_merge_removes_the_temporary_files_of_killed_writers(tmp_path):
+    d = make_corpus(tmp_path / "c", files=1, docs=8)
+    job = Job(("bytes",), "train", str(tmp_path / "o"), data.Corpus(d), 100)
+    stale = tmp_path / "o" / "train" / "units" / "bytes" / "u00000-0000000000-0000000001.shard.tmp.host.123"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"half")
+    assert run_batch(job, progress="none")["complete"] and not stale.exists()

@@ -74,6 +74,9 @@ def main(ap, args, corpus, methods) -> int:
 
 
 def _run(args, job, progress) -> dict:
+    if args.engine == "ray":
+        from eqinfo.console import require
+        require("ray", "--engine ray")  # a missing extra: one line naming it
     if args.verify and args.engine == "ray":
         from eqinfo.cluster.ray_engine import verify_on_ray
         return verify_on_ray(job, args.address, args.workers)

@@ -73,6 +73,8 @@ def _merge_method(job: Job, plan: Plan, method: str, settings: dict, recs: dict[
                 wall_seconds=round(sum(recs[u.name]["seconds"] for u in units), 3),
                 one_pass_with=_one_pass_with(job, method), tool=compress.TOOL,
                 package_version=compress._package_version())
+    if not any(recs[u.name]["documents"] for u in units):  # as single-process compress refuses it
+        raise ValueError(f"no documents in the {job.split} split of {plan.root}")
     shard = compress.shard_path(job.out_dir, job.split, method)
     side, sha = files.write_shard_pieces(shard, lambda: (files.Piece.of_shard(p) for p in paths),
                                          tok.vocab_size, meta)
@@ -93,4 +95,8 @@ def _merge_method(job: Job, plan: Plan, method: str, settings: dict, recs: dict[
                           "tokens_out": side["tokens_out"]},
                 "run": run_info, "units": entries}
     files.write_json_atomic(manifest_path(job.out_dir, job.split, method), manifest)
+    # Every unit is finished, so no writer of this method is left: the temporary files of
+    # killed writers (name.tmp.<host>.<pid>) can go.
+    for tmp in unit_dir(job.out_dir, job.split, method).glob("*.tmp.*"):
+        tmp.unlink(missing_ok=True)
     return manifest

@@ -36,6 +36,7 @@ class Progress:
             raise ValueError(f"progress must be one of {MODES}, got {mode!r}")
         self.total_units, self.total_raw = total_units, total_raw_bytes
         self.mode, self.units, self.raw, self.docs, self.bytes_in = mode, 0, 0, 0, 0
+        self.raw_reused = self.bytes_in_reused = 0  # reused units: done, not part of the throughput
         self.t0 = self._last = time.perf_counter()
         self.bar = None
         if mode == "bar":
@@ -45,21 +46,30 @@ class Progress:
             except ModuleNotFoundError:
                 pass
 
+    @property
+    def bytes_in_made(self) -> int:
+        return self.bytes_in - self.bytes_in_reused
+
     def state(self) -> dict:
         dt = max(time.perf_counter() - self.t0, 1e-9)
-        rate = self.raw / dt
+        rate = (self.raw - self.raw_reused) / dt
         left = self.total_raw - self.raw
         return {"units_done": self.units, "units": self.total_units, "documents": self.docs,
                 "bytes_in": self.bytes_in, "input_bytes_done": self.raw, "input_bytes": self.total_raw,
-                "bytes_in_per_s": round(self.bytes_in / dt, 1), "seconds": round(dt, 1),
+                "bytes_in_per_s": round(self.bytes_in_made / dt, 1), "seconds": round(dt, 1),
                 "eta_s": round(left / rate, 1) if rate > 0 else None}
 
-    def advance(self, raw_bytes: int, documents: int, bytes_in: int, unit: str | None = None) -> None:
-        """One unit done (computed or reused): its planned input bytes and its split's counts."""
+    def advance(self, raw_bytes: int, documents: int, bytes_in: int, unit: str | None = None,
+                reused: bool = False) -> None:
+        """One unit done (computed, failed, or reused from an earlier run): its planned input
+        bytes and its split's counts. Reused units do not count towards the throughput."""
         self.units += 1
         self.raw += raw_bytes
         self.docs += documents
         self.bytes_in += bytes_in
+        if reused:
+            self.raw_reused += raw_bytes
+            self.bytes_in_reused += bytes_in
         st = self.state()
         if self.mode == "json":
             print(json.dumps({"event": "unit", "unit": unit, **st}), file=sys.stderr, flush=True)

@@ -88,8 +88,22 @@ def connect(address: str | None) -> bool:
 
 
 def default_workers(threads: int) -> int:
-    cpus = int(ray.cluster_resources().get("CPU", 1))
-    return max(1, cpus // threads)
+    """As many workers as fit: each node's CPUs // threads, summed. Raises ValueError when no
+    node has `threads` CPUs (the actors would wait for one for ever)."""
+    per_node = [int(n["Resources"].get("CPU", 0)) // threads for n in ray.nodes() if n.get("Alive")]
+    if not any(per_node):
+        raise ValueError(f"--threads {threads}: no node of the cluster has {threads} CPUs "
+                         f"(nodes: {[int(n['Resources'].get('CPU', 0)) for n in ray.nodes() if n.get('Alive')]})")
+    return sum(per_node)
+
+
+def _workers(job: Job, asked: int | None) -> int:
+    """The worker count: as asked, at most what the cluster holds now. A unit is handed to one
+    actor, so an actor that can never be placed would hold its unit for ever."""
+    if asked is not None and asked < 1:
+        raise ValueError(f"workers must be >= 1, got {asked}")
+    fit = default_workers(job.threads)
+    return fit if asked is None else min(asked, fit)
 
 
 def _pool(prep: Prepared, workers: int) -> list:
@@ -130,13 +144,13 @@ def run_on_ray(job: Job, address: str | None = None, workers: int | None = None,
         records = unit_records(job, prep.plan, prep.settings)  # resume: finished units, sha256 checked
         units = prep.plan.units
         todo = [u for u in units if any(records[m][u.name] is None for m in job.methods)]
-        n = workers or default_workers(job.threads)
+        n = _workers(job, workers)
         bar = Progress(len(units), sum(u.raw_bytes for u in units), progress)
         reused = len(units) - len(todo)
         to_do = {u.name for u in todo}
         for u in units:
             if u.name not in to_do:
-                bar.advance(u.raw_bytes, *unit_totals([{m: records[m][u.name] for m in job.methods}]), u.name)
+                bar.advance(u.raw_bytes, *unit_totals([{m: records[m][u.name] for m in job.methods}]), u.name, reused=True)
         failed, computed, nodes = [], 0, set()
 
         def on_result(unit, result):
@@ -174,7 +188,7 @@ def verify_on_ray(job: Job, address: str | None = None, workers: int | None = No
     try:
         prep = prepare(job, scan=_ray_scan)
         units = prep.plan.units
-        actors = _pool(prep, min(workers or default_workers(job.threads), len(units))) if units else []
+        actors = _pool(prep, min(_workers(job, workers), len(units))) if units else []
         results = []
 
         def on_result(unit, result):

@@ -112,10 +112,10 @@ def run_batch(job: Job, num_shards: int = 1, shard_index: int = 0, progress: str
                 failed.append(failure(prep, u, str(e)))
                 bar.advance(u.raw_bytes, 0, 0, u.name)
                 continue
-            reused += len(s["reused"]) == len(job.methods)
-            computed += len(s["reused"]) != len(job.methods)
+            was_done = len(s["reused"]) == len(job.methods)
+            reused, computed = reused + was_done, computed + (not was_done)
             docs, nbytes = unit_totals([s["records"]])
-            bar.advance(u.raw_bytes, docs, nbytes, u.name)
+            bar.advance(u.raw_bytes, docs, nbytes, u.name, reused=was_done)
     finally:
         bar.close()
     engine = "batch" if num_shards > 1 else "local"
