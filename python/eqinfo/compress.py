@@ -66,6 +66,9 @@ def corpus_sha256(path: Path) -> str:
     if isinstance(path, data.DatasetSource):  # a datasets.Dataset: its rows' text
         return path.sha256()
     path = Path(path)
+    if path.is_dir() and data.corpus_format(path) == "file-dir":
+        return directory_sha256([(f.relative_to(path).as_posix(), f.stat().st_size, file_sha256(f))
+                                 for f in data.corpus_files(path)])
     if path.is_dir():
         files = data.text_files(path)
         key = (str(path.resolve()),) + tuple((f.relative_to(path).as_posix(), f.stat().st_size,
@@ -87,6 +90,29 @@ def corpus_sha256(path: Path) -> str:
                 h.update(block)
         _sha_cache[key] = h.hexdigest()[:16]
     return _sha_cache[key]
+
+
+def file_sha256(path: Path) -> str:
+    """The full sha256 of one file (hex), cached per path, size and mtime."""
+    st = Path(path).stat()
+    key = ("file", str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _sha_cache:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _sha_cache[key] = h.hexdigest()
+    return _sha_cache[key]
+
+
+def directory_sha256(entries) -> str:
+    """corpus_sha256 of a file-dir from (relative path, size, file sha256) of each file, in
+    order: composed from per-file hashes so that eqinfo.cluster can hash the files in parallel."""
+    h = hashlib.sha256()
+    for rel, size, sha in entries:
+        h.update(len(rel.encode()).to_bytes(8, "little") + rel.encode())
+        h.update(int(size).to_bytes(8, "little") + bytes.fromhex(sha))
+    return h.hexdigest()[:16]
 
 
 ORDERS = ("file", "shuffled")
@@ -393,13 +419,17 @@ def main(argv=None) -> None:
                     help="make nothing: decode the existing shards of --split in --out and compare "
                     "them with the corpus text (exit status 1 on any difference)")
     from eqinfo import data
+    from eqinfo.cluster import cli as cluster_cli
     data.add_corpus_arguments(ap)
+    cluster_cli.add_arguments(ap)
     args = ap.parse_args(argv)
     try:
         corpus = data.corpus_from_args(args)
     except ValueError as e:
         ap.error(str(e))
     methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
+    if cluster_cli.wanted(args):  # units: --engine ray, batch shards, --merge (docs/cluster.md)
+        sys.exit(cluster_cli.main(ap, args, corpus, methods))
     if args.verify:
         sys.exit(_verify_main(ap, args, methods, corpus))
     try:

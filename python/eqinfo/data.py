@@ -22,6 +22,8 @@ OWN CORPORA (issue 13, docs/corpus.md). Besides the project's `.jsonl.gz` a corp
     a plain `.jsonl` file (any name; gzip is recognised by its magic bytes, not its suffix),
     a `.parquet` file (needs pyarrow, which is not a dependency: `pip install pyarrow`),
     a directory of `.txt` files (each file one document, in sorted path order, recursively);
+    a directory of `.jsonl`, `.jsonl.gz`, `.json.gz` or `.parquet` files (C4's layout; a "file-dir":
+    their documents in sorted path order, indexed and split as one file);
 with the text in any field (`text_field`, default "text"). The split is the fixed rule above by
 default; `val_ratio=p/q` generalises it (document i is validation iff i == 0 or
 floor(i p/q) > floor((i-1) p/q): evenly spread, exact integer arithmetic, and val_ratio=1/50 IS
@@ -66,6 +68,7 @@ def is_validation(doc_index: int) -> bool:
 FIXED_RATIO = Fraction(1, VAL_EVERY)
 GZIP_MAGIC = b"\x1f\x8b"
 TEXT_SUFFIXES = (".txt",)
+CORPUS_FILE_SUFFIXES = (".jsonl", ".jsonl.gz", ".json.gz", ".parquet")
 # What every "corpus not found" error ends with: the flags that fix it (the CLIs share them).
 CORPUS_FLAGS = ("pass --data PATH (a .jsonl, .jsonl.gz or .parquet file, or a directory of .txt "
                 "files; or --train PATH --validation PATH), or set EQINFO_DATA_DIR to the "
@@ -97,9 +100,11 @@ def is_validation_at(doc_index: int, ratio: Fraction | None = None) -> bool:
 
 
 def corpus_format(path: Path) -> str:
-    """"text-dir", "parquet" or "jsonl" (plain or gzip: the reader looks at the magic bytes)."""
+    """"text-dir", "file-dir", "parquet" or "jsonl" (plain or gzip: the reader looks at the
+    magic bytes). A directory of .jsonl/.jsonl.gz/.json.gz/.parquet files (C4's layout) is a
+    "file-dir": its files' documents in sorted path order, indexed (and split) as one file."""
     if path.is_dir():
-        return "text-dir"
+        return "file-dir" if corpus_files(path) and not text_files(path) else "text-dir"
     if path.suffix.lower() == ".parquet":
         return "parquet"
     return "jsonl"
@@ -128,6 +133,13 @@ def _jsonl_lines(path: Path) -> Iterator[tuple[int, str]]:
 def text_files(path: Path) -> list[Path]:
     """The documents of a text directory: every *.txt under it, sorted by relative path."""
     return sorted((p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in TEXT_SUFFIXES),
+                  key=lambda p: p.relative_to(path).as_posix())
+
+
+def corpus_files(path: Path) -> list[Path]:
+    """The files of a file-dir corpus: every CORPUS_FILE_SUFFIXES file under it, sorted by
+    relative path (so the document order is the same on every machine)."""
+    return sorted((p for p in path.rglob("*") if p.is_file() and p.name.lower().endswith(CORPUS_FILE_SUFFIXES)),
                   key=lambda p: p.relative_to(path).as_posix())
 
 
@@ -182,17 +194,32 @@ def iter_records(path: "str | Path | Corpus | None" = None, split: str = "all", 
     if not path.exists():
         raise CorpusNotFoundError(f"corpus {path} does not exist: {CORPUS_FLAGS}")
     fmt = corpus_format(path)
+    sources = [(f, corpus_format(f)) for f in corpus_files(path)] if fmt == "file-dir" else [(path, fmt)]
+    i = 0  # the document's index in the whole corpus (a file-dir: over all its files)
+    for source, source_fmt in sources:
+        for _, record in source_documents(source, source_fmt, text_field):
+            if split == "all" or (split == "val") == is_validation_at(i, ratio):
+                yield record()
+            i += 1
+
+
+def source_documents(path: Path, fmt: str, text_field: str = "text"):
+    """(index in the source, record thunk) for every document of one source (a jsonl or
+    parquet file, a text-dir) in order. The thunk parses and checks the record: a run over one
+    split parses only its own documents, as it always has, and eqinfo.cluster reads a range."""
     if fmt == "jsonl":
         for i, line in _jsonl_lines(path):
-            if split == "all" or (split == "val") == is_validation_at(i, ratio):
-                yield _record(path, i, line, text_field)
+            yield i, (lambda i=i, line=line: _record(path, i, line, text_field))
         return
     records = _text_dir_records(path, text_field) if fmt == "text-dir" else _parquet_records(path, text_field)
     for i, record in enumerate(records):
-        if split == "all" or (split == "val") == is_validation_at(i, ratio):
-            if not isinstance(record.get(text_field), str):
-                raise ValueError(f'{path}: document {i + 1}: field "{text_field}" is not a string')
-            yield record
+        yield i, (lambda i=i, record=record: _checked(path, i, record, text_field))
+
+
+def _checked(path: Path, index: int, record: dict, text_field: str) -> dict:
+    if not isinstance(record.get(text_field), str):
+        raise ValueError(f'{path}: document {index + 1}: field "{text_field}" is not a string')
+    return record
 
 
 def _default_path() -> Path:

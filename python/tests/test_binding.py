@@ -238,6 +238,6 @@ def test_describe_matches_the_core(tokenizers):
 
 
 def test_a_file_of_another_kind_given_as_m1_is_named_as_not_an_m1_file():
-    static = resources.repo_path(resources.DEFAULT_STATIC)   # JSON
+    static = resources.bundled_model("static")   # JSON
     with pytest.raises(ValueError, match=r"this is not an M1 safetensors file: it begins with '\{' as JSON"):
         get_tokenizer("ac-v256", m1=static)

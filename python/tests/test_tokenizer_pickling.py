@@ -58,7 +58,7 @@ def test_unpickling_refuses_a_model_file_that_changed(tmp_path):
     shutil.copy(TINY_M1, m1)
     tok = eqinfo.get_tokenizer("equalinfo-b16-v256", m1=m1)
     blob = pickle.dumps(tok)
-    shutil.copy(resources.repo_path(resources.DEFAULT_M1), m1)  # retrained in place, say
+    shutil.copy(resources.bundled_model("m1"), m1)  # retrained in place, say
     bundled = eqinfo.get_tokenizer("equalinfo-b16-v256").model_hash
     with pytest.raises(ModelMismatchError) as e:
         pickle.loads(blob)
