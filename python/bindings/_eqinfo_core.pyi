@@ -6,6 +6,7 @@
 eqinfo C++ core (tokenizers). Use the `eqinfo` package; this module is its engine.
 """
 
+from collections.abc import Sequence
 from typing import Annotated
 
 import numpy
@@ -15,6 +16,16 @@ from numpy.typing import NDArray
 source_dir: str
 
 simd_kernel: str
+
+version: str
+
+def tool_names() -> list[str]:
+    """the command-line tools run_tool can run"""
+
+def run_tool(name: str, args: Sequence[str]) -> int:
+    """
+    Runs a command-line tool (eqinfo-encode, ...) in this process with these arguments (argv[1:]); returns its exit status. It reads stdin and writes stdout/stderr through the C++ streams.
+    """
 
 ISSUE_UNTERMINATED_DOCUMENT: int
 
