@@ -83,17 +83,17 @@ def main():
             with open(sample, "w") as f:
                 for d in documents(4 << 20):
                     f.write(json.dumps({"text": d}) + "\n")
-            subprocess.run([args.bin / "eqinfo-encode", *flags, "--input-format=jsonl", sample, tmp / "sample.tok"], check=True)
+            subprocess.run([args.bin / "eqinfo-encode", "-f", *flags, "--input-format=jsonl", sample, tmp / "sample.tok"], check=True)
             ratio = (tmp / "sample.tok").stat().st_size / sample.stat().st_size
             corpus = tmp / "corpus.jsonl"
             with open(corpus, "w") as f:
                 for d in documents(int(args.token_mb * 1e6 / ratio)):
                     f.write(json.dumps({"text": d}) + "\n")
             tok = tmp / "corpus.tok"
-            enc_s, _ = run([str(args.bin / "eqinfo-encode"), *flags, "--input-format=jsonl", str(corpus), str(tok)])
+            enc_s, _ = run([str(args.bin / "eqinfo-encode"), "-f", *flags, "--input-format=jsonl", str(corpus), str(tok)])
             out = tmp / "decoded.txt"
             model = [f for f in flags if f.startswith("--model=")]  # the decoder needs the model again
-            dec_s, peak = run([str(args.bin / "eqinfo-decode"), *model, str(tok), str(out)])
+            dec_s, peak = run([str(args.bin / "eqinfo-decode"), "-f", *model, str(tok), str(out)])
             text_bytes = out.stat().st_size
             row = {"method": label, "token_file_bytes": tok.stat().st_size, "output_bytes": text_bytes,
                    "peak_rss_bytes": peak, "peak_over_output": peak / text_bytes,

@@ -18,10 +18,10 @@ printf '\nTokenizing %s (%s bytes) and decoding it back:\n\n' "$input" "$(wc -c 
 printf '%-34s %8s %12s %10s %10s  %s\n' method tokens bytes/token bits/byte windows "round trip"
 run() {
   local name=$1; shift
-  build/bin/eqinfo-encode "$@" --stats-json "$work/stats.json" "$input" "$work/t.tok"
+  build/bin/eqinfo-encode -f "$@" --stats-json "$work/stats.json" "$input" "$work/t.tok"
   local extra=()
   for a in "$@"; do case $a in --model=*) extra+=("$a");; esac; done
-  build/bin/eqinfo-decode "${extra[@]}" "$work/t.tok" "$work/t.out"
+  build/bin/eqinfo-decode -f "${extra[@]}" "$work/t.tok" "$work/t.out"
   local ok=FAILED
   cmp -s "$input" "$work/t.out" && ok=exact
   python3 - "$name" "$ok" "$work/stats.json" <<'PY'

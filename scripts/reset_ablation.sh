@@ -39,7 +39,7 @@ for f in "${FRACS[@]}"; do
   if [ ! -f "$run/m1.safetensors" ]; then
     python3 -m eqinfo.m1.export --ckpt "$run/ckpt.pt" --out "$run/m1.safetensors"
   fi
-  "$BIN/eqinfo-encode" --method equalinfo --window-bits 16 --token-bits 16 \
+  "$BIN/eqinfo-encode" -f --method equalinfo --window-bits 16 --token-bits 16 \
     --model "m1:$run/m1.safetensors" --stats-json "$run/encode_stats.json" "$OUT/val_sample.txt" "$run/sample.tok"
 done
 echo "reset_frac  val_bpb_full  val_bpb_window5  equalinfo_b16_stats"
