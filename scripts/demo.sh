@@ -10,7 +10,8 @@ cmake --build build -j"$(nproc)"
 
 input=${1:-LICENSE}
 model=models/static_en_train.json   # order-0 byte counts of the training split (docs/data.md)
-m1=models/m1-3m.safetensors         # the bundled transformer M1 (models/m1-3m.md)
+# the bundled transformer M1: models/bundled.json names it (its card: the same name, .md)
+m1=models/$(python3 -c 'import json; print(json.load(open("models/bundled.json"))["m1"])')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -41,4 +42,4 @@ run "EqualInfoAC[b=16, v=256]"      --method=equalinfo --window-bits=16 --token-
 run "EqualInfoAC[b=32, v=65536]"    --method=equalinfo --window-bits=32 --token-bits=16 --model=m1:$m1
 run "EqualInfoAC[b=128, v=65536]"   --method=equalinfo --window-bits=128 --token-bits=16 --model=m1:$m1
 run "EqualInfo, order-0 model, b=16" --method=equalinfo --window-bits=16 --token-bits=16 --model=static:$model
-printf '\nEqualInfoAC and AC use the bundled M1 (%s); its card is models/m1-3m.md.\n' "$m1"
+printf '\nEqualInfoAC and AC use the bundled M1 (%s); its card is %s.\n' "$m1" "${m1%.safetensors}.md"

@@ -219,7 +219,7 @@ checks=$((checks + 1))
   fail "stdin -> stdout without file arguments"
 # A model path without a prefix is the same model as with one; --method ac uses the bundled M1
 # and --method staticac the bundled order-0 model, as the Python package does.
-m1="$root/models/m1-3m.safetensors"
+m1="$root/models/$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["m1"])' "$root/models/bundled.json")"
 checks=$((checks + 1))
 "$bin/eqinfo-encode" --method=ac --model="m1:$m1" "$work/c.txt" -o "$work/ac_prefixed.tok" &&
   "$bin/eqinfo-encode" --method=ac --model="$m1" "$work/c.txt" -o "$work/ac_path.tok" &&

@@ -18,7 +18,7 @@ mkdir -p "$work/elsewhere"
 cmake --install "$build" --prefix "$work/prefix" >/dev/null
 test -f "$work/prefix/include/eqinfo/tokenizer.hpp"
 models="$work/prefix/share/eqinfo/models"
-for f in $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join([d["m1"], d["static"], d["sentencepiece"], *d["cards"]]))' "$src/models/bundled.json") bundled.json; do
+for f in $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join([d["m1"], d["static"], d["sentencepiece"], *d["files"]]))' "$src/models/bundled.json") bundled.json; do
   cmp "$src/models/$f" "$models/$f"
 done
 unset EQINFO_MODELS_DIR

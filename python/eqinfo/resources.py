@@ -100,7 +100,7 @@ def models_dir() -> Path:
 
 
 def bundled_models() -> dict[str, str]:
-    """bundled.json: role -> file name (and "cards": the model cards)."""
+    """bundled.json: role -> file name (and "files": what is installed beside them)."""
     return json.loads((models_dir() / MODELS_INDEX).read_text())
 
 
