@@ -121,6 +121,19 @@ inline const char* kSpecHelp =
 // Prints "TOOL VERSION" for --version.
 inline void print_version(const char* tool) { std::cout << tool << ' ' << kVersion << '\n'; }
 
+// --help (the usage on stdout) or --version: true when one was printed and the tool is done.
+inline bool print_help_or_version(const Arguments& args, const char* tool, const std::string& usage) {
+  if (args.has("--help")) {
+    std::cout << usage;
+    return true;
+  }
+  if (args.has("--version")) {
+    print_version(tool);
+    return true;
+  }
+  return false;
+}
+
 // The command line of a tool that takes the tokenizer settings, INPUT and
 // OUTPUT: the spec flags plus the tool's own, --help / --version (printed on
 // stdout: returns nullopt), and [INPUT [OUTPUT]] or -o OUTPUT, each "-"
@@ -136,14 +149,7 @@ inline std::optional<ToolCommandLine> parse_tool_command_line(int argc, char** a
   valued.insert("--output");
   switches.insert({"--help", "--version", "--force"});
   Arguments args(argc, argv, valued, switches);
-  if (args.has("--help")) {
-    std::cout << usage << kSpecHelp;
-    return std::nullopt;
-  }
-  if (args.has("--version")) {
-    print_version(tool);
-    return std::nullopt;
-  }
+  if (print_help_or_version(args, tool, std::string(usage) + kSpecHelp)) return std::nullopt;
   const auto& positional = args.positional();
   if (positional.size() > 2) throw UsageError("expected at most INPUT and OUTPUT, got " + std::to_string(positional.size()) + " arguments");
   if (positional.size() == 2 && args.has("--output")) throw UsageError("OUTPUT given twice (as an argument and as -o)");

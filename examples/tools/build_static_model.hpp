@@ -34,14 +34,7 @@ inline int build_static_model_main(int argc, char** argv) {
   using namespace build_static_model_detail;
   return cli::run_tool("eqinfo-build-static-model", kUsage, [&] {
     cli::Arguments args(argc, argv, {"--input-format", "--split", "--output"}, {"--help", "--version", "--force"});
-    if (args.has("--help")) {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (args.has("--version")) {
-      cli::print_version("eqinfo-build-static-model");
-      return 0;
-    }
+    if (cli::print_help_or_version(args, "eqinfo-build-static-model", kUsage)) return 0;
     // OUTPUT.json INPUT..., or -o OUTPUT.json INPUT...
     std::vector<std::string> inputs = args.positional();
     std::string output = args.get("--output", "");

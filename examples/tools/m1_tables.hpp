@@ -28,14 +28,7 @@ inline int m1_tables_main(int argc, char** argv) {
   using namespace m1_tables_detail;
   return cli::run_tool("eqinfo-m1-tables", kUsage, [&] {
     cli::Arguments args(argc, argv, {"--model", "--kernel", "--threads"}, {"--help", "--version"});
-    if (args.has("--help")) {
-      std::cout << kUsage;
-      return 0;
-    }
-    if (args.has("--version")) {
-      cli::print_version("eqinfo-m1-tables");
-      return 0;
-    }
+    if (cli::print_help_or_version(args, "eqinfo-m1-tables", kUsage)) return 0;
     // The same --model as the other tools: a file recognised by its content, or m1:PATH.
     const std::string spec = args.has("--model") ? resolve_model_spec(args.get("--model", "")) : cli::default_model(Method::kAc);
     if (!spec.starts_with(M1ModelLoader::kPrefix)) throw cli::UsageError("--model must be an M1 file, not '" + spec + "'");
