@@ -218,3 +218,11 @@ def test_merge_removes_the_temporary_files_of_killed_writers(tmp_path):
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"half")
     assert run_batch(job, progress="none")["complete"] and not stale.exists()
+
+
+def test_without_tqdm_progress_is_plain_lines(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now fails as if not installed
+    d = make_corpus(tmp_path / "c", files=2, docs=12, max_words=6)
+    r = run_batch(Job(("bytes",), "train", str(tmp_path / "o"), data.Corpus(d), 200), progress="bar")
+    err = capsys.readouterr().err
+    assert f"units {r['units']}/{r['units']}, {r['documents']} docs" in err and "ETA" in err
