@@ -16,7 +16,7 @@ from cluster_support import compress_cli, env_for_ray, make_corpus, same_shards
 require_binding()
 
 from eqinfo import compress, data, shards  # noqa: E402
-from eqinfo.cluster import Job, merge_units, run_batch, verify_units  # noqa: E402
+from eqinfo.cluster import Job, run_batch, verify_units  # noqa: E402
 from eqinfo.cluster import files, units  # noqa: E402
 
 CHEAP = ("bytes", "gzip-v65k", "staticac-v256")
