@@ -21,6 +21,7 @@ from eqinfo.cluster import files, units  # noqa: E402
 
 CHEAP = ("bytes", "gzip-v65k", "staticac-v256")
 M1 = ("equalinfo-b16-v65k", "equalinfo-b16-v256")  # one M1 pass, two N
+OTHER_M1 = ("ac-v256", "ac-v65k", "equalinfo-b32-v65k", "sentencepiece")  # and the other model kinds
 
 
 def reference(tmp: Path, corpus, methods, split="train") -> Path:
@@ -77,7 +78,7 @@ def test_the_plan_depends_only_on_content_and_unit_bytes(tmp_path):
 def test_units_merge_to_the_single_process_shards(tmp_path, unit_bytes):
     d = make_corpus(tmp_path / "c", files=3, docs=30, max_words=12, gz=(2,))
     corpus = data.Corpus(d)
-    methods = CHEAP + M1 if unit_bytes == 700 else CHEAP
+    methods = CHEAP + M1 + OTHER_M1 if unit_bytes == 700 else CHEAP
     ref = reference(tmp_path, corpus, methods)
     job = Job(methods, "train", str(tmp_path / "units"), corpus, unit_bytes)
     r = run_batch(job, progress="none")
