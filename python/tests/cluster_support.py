@@ -89,6 +89,10 @@ def env_for_ray() -> dict:
     parts = [str(ROOT / "python")] + [str(Path(p).resolve()) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(parts))
     env["RAY_USAGE_STATS_ENABLED"] = "0"
+    # A cluster of this machine only, on 127.0.0.1: no token authentication. Without this a
+    # token that an earlier ray.init() left in ~/.ray/auth_token turns it on for the head, and
+    # the second node (and the driver) are refused.
+    env["RAY_AUTH_MODE"] = "disabled"
     return env
 
 

@@ -16,11 +16,12 @@ from cluster_support import compress_cli, env_for_ray, make_corpus, same_shards
 require_binding()
 
 from eqinfo import compress, data, shards  # noqa: E402
-from eqinfo.cluster import Job, merge_units, run_batch, verify_units  # noqa: E402
+from eqinfo.cluster import Job, run_batch, verify_units  # noqa: E402
 from eqinfo.cluster import files, units  # noqa: E402
 
 CHEAP = ("bytes", "gzip-v65k", "staticac-v256")
 M1 = ("equalinfo-b16-v65k", "equalinfo-b16-v256")  # one M1 pass, two N
+OTHER_M1 = ("ac-v256", "ac-v65k", "equalinfo-b32-v65k", "sentencepiece")  # and the other model kinds
 
 
 def reference(tmp: Path, corpus, methods, split="train") -> Path:
@@ -77,7 +78,7 @@ def test_the_plan_depends_only_on_content_and_unit_bytes(tmp_path):
 def test_units_merge_to_the_single_process_shards(tmp_path, unit_bytes):
     d = make_corpus(tmp_path / "c", files=3, docs=30, max_words=12, gz=(2,))
     corpus = data.Corpus(d)
-    methods = CHEAP + M1 if unit_bytes == 700 else CHEAP
+    methods = CHEAP + M1 + OTHER_M1 if unit_bytes == 700 else CHEAP
     ref = reference(tmp_path, corpus, methods)
     job = Job(methods, "train", str(tmp_path / "units"), corpus, unit_bytes)
     r = run_batch(job, progress="none")
@@ -218,3 +219,11 @@ def test_merge_removes_the_temporary_files_of_killed_writers(tmp_path):
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"half")
     assert run_batch(job, progress="none")["complete"] and not stale.exists()
+
+
+def test_without_tqdm_progress_is_plain_lines(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # import tqdm now fails as if not installed
+    d = make_corpus(tmp_path / "c", files=2, docs=12, max_words=6)
+    r = run_batch(Job(("bytes",), "train", str(tmp_path / "o"), data.Corpus(d), 200), progress="bar")
+    err = capsys.readouterr().err
+    assert f"units {r['units']}/{r['units']}, {r['documents']} docs" in err and "ETA" in err

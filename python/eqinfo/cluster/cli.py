@@ -22,7 +22,7 @@ def add_arguments(ap) -> None:
     g = ap.add_argument_group("cluster (docs/cluster.md): units, a manifest, resume")
     g.add_argument("--engine", choices=ENGINES, default="local",
                    help="ray: units on a Ray cluster (one M1 per worker process; --threads per worker)")
-    g.add_argument("--address", default=None, help="Ray cluster address (default: start one on this machine)")
+    g.add_argument("--address", default=None, help="Ray cluster address (default: this machine's, or one started for the run)")
     g.add_argument("--workers", type=int, default=None, help="Ray worker processes (default: CPUs // --threads)")
     g.add_argument("--unit-bytes", type=int, default=None,
                    help=f"input bytes per work unit (default {DEFAULT_UNIT_BYTES}); memory per worker is about this")

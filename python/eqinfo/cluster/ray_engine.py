@@ -77,8 +77,8 @@ def _runtime_env() -> dict | None:
 
 
 def connect(address: str | None) -> bool:
-    """ray.init on `address` (None: a cluster in this process's machine, started for the run);
-    returns whether this call started the connection (and so should end it)."""
+    """ray.init on `address` (None: Ray's default, the cluster `ray start` runs on this machine
+    or else one started for the run); returns whether this call connected (and should end it)."""
     if ray.is_initialized():
         return False
     local = {} if address else {"include_dashboard": False}  # only for a cluster it starts

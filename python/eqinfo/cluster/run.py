@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from eqinfo import compress
 from eqinfo.cluster import manifest as manifests
 from eqinfo.cluster.progress import Progress
 from eqinfo.cluster.units import (Plan, Source, Unit, UnitInputError, cached_plan, list_sources,
@@ -75,7 +76,7 @@ def report(prep: Prepared, engine: str, computed: int, reused: int, failed: list
     out = {"engine": engine, "split": job.split, "methods": list(job.methods), "units": len(prep.plan.units),
            "computed": computed, "reused": reused, "failed": failed, "missing": missing,
            "complete": not missing,
-           "shards": {m: str(manifests.compress.shard_path(job.out_dir, job.split, m)) for m in made},
+           "shards": {m: str(compress.shard_path(job.out_dir, job.split, m)) for m in made},
            "manifests": {m: str(manifests.manifest_path(job.out_dir, job.split, m)) for m in made},
            "seconds": round(time.perf_counter() - t0, 3)}
     if made:

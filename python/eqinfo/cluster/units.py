@@ -81,12 +81,13 @@ class Plan:
             return s.sha256[:16]
         return directory_sha256([(s.rel, s.size, s.sha256) for s in self.sources])
 
-    def selected(self, global_index: int) -> bool:
-        """Whether the document at this global index belongs to the run's split."""
+    def selector(self):
+        """A function: global index -> whether that document belongs to the run's split."""
         if self.split_rule == "whole":
-            return True
+            return lambda i: True
         ratio = None if self.split_rule is None else data.parse_ratio(self.split_rule.split()[1])
-        return (self.split == "val") == data.is_validation_at(global_index, ratio)
+        want_val = self.split == "val"
+        return lambda i: want_val == data.is_validation_at(i, ratio)
 
     def to_json(self) -> dict:
         return {"format": "eqinfo-cluster-plan", "version": PLAN_VERSION, **asdict(self)}
@@ -192,6 +193,7 @@ def unit_documents(plan: Plan, unit: Unit) -> tuple[list[bytes], list[int]]:
     file and line."""
     src = plan.sources[unit.source]
     docs, ids, seen = [], [], 0
+    selected = plan.selector()
     try:
         for i, record in data.source_documents(Path(src.path), src.fmt, plan.text_field):
             if i < unit.lo:
@@ -200,7 +202,7 @@ def unit_documents(plan: Plan, unit: Unit) -> tuple[list[bytes], list[int]]:
                 break
             seen += 1
             g = src.first_index + i
-            if plan.selected(g):
+            if selected(g):
                 docs.append(record()[plan.text_field].encode("utf-8"))
                 ids.append(g)
     except (ValueError, OSError, ImportError) as e:
