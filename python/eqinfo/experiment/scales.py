@@ -16,8 +16,9 @@ time, and every additional megabyte of training text costs ~1 CPU-hour per epoch
 So `small` uses the smallest useful M2 (d 128, 2 layers, 0.33M non-embedding parameters), 1.5 MB
 of training text seen twice by every method (224 documents), and 100 KB of validation (23
 documents); both are fixed random samples of whole documents over all sources (`doc_order`: the
-corpus file is ordered by source, so a prefix would be State of the Union speeches only). AC (no windows) compresses whole documents with M1 at a cost
-quadratic in document length (~0.3 KB/s on 12 KB documents, models/m1-3m.md), so its TRAIN text
+corpus file is ordered by source, so a prefix would be State of the Union speeches only). AC (no windows) compresses whole documents with M1, at a cost
+quadratic in document length with m1-3m (~0.3 KB/s on 12 KB documents, models/m1-3m.md; m1-v2,
+the bundled M1 since 2026-12-01, is linear), so its TRAIN text
 is cut to 200 KB (it only has to show that nothing is learned; its validation text is the same
 as everyone's). Bytes is also trained at m2-cpu-s and m2-cpu-m (`sweeps`) so that its curve over
 M2 sizes reaches the ~5M FLOPs/byte of the M1 methods. `python -m eqinfo.experiment.scales
