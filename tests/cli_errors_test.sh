@@ -146,7 +146,7 @@ refused 1 "eqinfo-encode: stdout: cannot write" \
 # std::bad_alloc before); the address-space cap makes "no longer" come soon.
 # Not under AddressSanitizer (scripts/sanitize.sh): its shadow memory needs
 # far more address space than the cap, and it aborts before the tool can fail.
-if ldd "$bin/eqinfo-encode" -f 2>/dev/null | grep -q libasan; then
+if ldd "$bin/eqinfo-encode" 2>/dev/null | grep -q libasan; then
   echo "not checked under AddressSanitizer: the memory cap of check 6"
 else
   refused 1 "eqinfo-encode: stdin: does not fit in memory" \
