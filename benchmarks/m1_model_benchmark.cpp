@@ -94,9 +94,7 @@ void count_pending(const Tm& m, const Tm::Context& c, MacCount& n, bool every_ta
     n.attention += static_cast<double>(cfg.n_layers * 2 * cfg.d_model * (pos + 1));
   // Rows the window-prefix cache copies instead of running (positions 0 and 1 of a context that
   // starts with EOS: TransformerModel::PrefixCache) are not MACs run: taken back out.
-  if (!m.prefix_cache()) return;
-  const bool eos_start = c.length == 0 ? c.pending[0] == kEos : c.eos_start;
-  for (std::size_t pos = c.length; pos < std::min<std::size_t>(2, c.length + c.pending.size()) && eos_start; ++pos) {
+  for (std::size_t pos = c.length; pos < c.length + c.pending.size() && m.copies_prefix_row(c, pos); ++pos) {
     const bool table = every_table || pos + 1 == c.length + c.pending.size();
     n.rows -= 1;
     n.matrix -= static_cast<double>(layer_macs(cfg)) + (table ? static_cast<double>(out_macs(cfg)) : 0.0);

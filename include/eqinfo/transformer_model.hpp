@@ -217,6 +217,11 @@ class TransformerModel {
   // either way, so this only exists to measure it and to test that it changes nothing.
   void set_prefix_cache(bool on) { use_prefix_ = on; }
   [[nodiscard]] bool prefix_cache() const { return use_prefix_; }
+  // Whether the next predict copies position `pos` of c (queued, not yet run) from the prefix
+  // cache instead of running it: the one rule forward() follows and the benchmarks count by.
+  [[nodiscard]] bool copies_prefix_row(const Context& c, std::size_t pos) const {
+    return use_prefix_ && prefix_ != nullptr && pos < 2 && starts_with_eos(c);
+  }
 
  private:
   // Limits on the self-test a file may ask for (docs/formats.md, "What the
@@ -373,6 +378,9 @@ class TransformerModel {
     std::vector<std::int64_t> scores;             // attention scratch
   };
 
+  // Position 0 of c is EOS: queued now, or run earlier (reset() queues it; nothing else should).
+  static bool starts_with_eos(const Context& c) { return c.length == 0 ? !c.pending.empty() && c.pending[0] == kEos : c.eos_start; }
+
   static Workspace& workspace() {
     static thread_local Workspace ws;
     return ws;
@@ -417,8 +425,7 @@ class TransformerModel {
         const bool last = i + 1 == c->pending.size();
         Table* table = c->each ? &c->tables[i] : last ? &c->table : nullptr;
         const std::size_t pos = c->length + i;
-        if (pos == 0) c->eos_start = c->pending[i] == kEos;  // reset() queues it; nothing else should
-        if (use_prefix && pos < 2 && c->eos_start) {  // the same for every context: copied (PrefixCache)
+        if (use_prefix && pos < 2 && starts_with_eos(*c)) {  // the same for every context: copied (PrefixCache)
           install_prefix_row(*c, pos, c->pending[i], table);
           continue;
         }
@@ -426,6 +433,7 @@ class TransformerModel {
       }
     if (!rows.empty()) compute_rows<Backend>(batch);
     for (Context* c : batch) {
+      if (c->length == 0 && !c->pending.empty()) c->eos_start = c->pending[0] == kEos;
       if (c->each && !c->pending.empty()) c->table = c->tables.back();
       if (!c->each) c->tables.clear();  // predict_each then has no stale tables to return
       c->length += c->pending.size();
