@@ -48,9 +48,9 @@ done
 for script in "$work"/venv/bin/eqinfo-*; do
   name=$(basename "$script")
   hint="^$name: [a-z_]+ is not installed: pip install 'eqinfo\\[[a-z,]+\\]'\$"
-  # ([[ ]] rather than `echo | grep -q`, which pipefail fails when grep
-  # exits at its match before echo has written everything.)
-  out=$("$script" --help 2>&1) && [[ "$out" == *usage* ]] || [[ "$out" =~ $hint ]] ||
+  # (here-strings rather than `echo | grep -q`, which pipefail fails when
+  # grep exits at its match before echo has written everything.)
+  out=$("$script" --help 2>&1) && grep -q "usage" <<<"$out" || grep -Eq "$hint" <<<"$out" ||
     { echo "FAIL: $name --help: $out" >&2; exit 1; }
 done
 echo "wheel: all checks passed"
