@@ -35,8 +35,8 @@
 // Counter cores = process CPU time / wall time over the timed loop: < 1 on
 // one thread means the core was shared, and on 2 threads it is how many
 // cores the run actually got.  MinTime is small (0.2-0.3 s) so the whole
-// suite runs in about a minute.  The model file is
-// EQINFO_MODELS_DIR/m1-3m.safetensors, or $EQINFO_M1_MODEL if set; the model
+// suite runs in about a minute.  The model file is the bundled M1
+// (models/bundled.json, role "m1"), or $EQINFO_M1_MODEL if set; the model
 // benchmarks are skipped (with an error line) when it is missing.
 //
 // This header holds what both files of the suite share

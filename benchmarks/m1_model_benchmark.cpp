@@ -1,8 +1,9 @@
 // The M1 model benchmarks: M1/rows/... (predict_batch), M1/encode/...
 // (one document with and without look-ahead, and lockstep over many) and
 // M1/decode/....  m1_bench_common.hpp describes the counters; the model file
-// is EQINFO_MODELS_DIR/m1-3m.safetensors, or $EQINFO_M1_MODEL if set, and
-// these benchmarks are skipped (with an error line) when it is missing.
+// is the bundled M1 (models/bundled.json, role "m1"), or $EQINFO_M1_MODEL if
+// set, and these benchmarks are skipped (with an error line) when it is
+// missing.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -17,13 +18,10 @@
 #include <vector>
 
 #include "bench_text.hpp"
+#include "eqinfo/bundled_models.hpp"
 #include "eqinfo/tokenizer.hpp"
 #include "eqinfo/transformer_model.hpp"
 #include "m1_bench_common.hpp"
-
-#ifndef EQINFO_MODELS_DIR
-#define EQINFO_MODELS_DIR "models"
-#endif
 
 namespace {
 
@@ -38,7 +36,7 @@ constexpr std::size_t kPrefix = 8;  // M1/rows: positions already cached (about 
 
 std::string model_path() {
   if (const char* p = std::getenv("EQINFO_M1_MODEL"); p && *p) return p;
-  return std::string(EQINFO_MODELS_DIR) + "/m1-3m.safetensors";
+  return bundled_models::path("m1").string();
 }
 
 struct Loaded {

@@ -1,6 +1,6 @@
 // Where the bundled models are, for programs built against eqinfo.
 //
-//   const auto m1 = eqinfo::bundled_models::path("m1");          // .../models/m1-3m.safetensors
+//   const auto m1 = eqinfo::bundled_models::path("m1");          // .../models/m1-v2.safetensors
 //   make_tokenizer({.method = Method::kEqualInfo, .model = "m1:" + m1.string()});
 //
 // The models folder holds bundled.json, which names the file of each role ("m1", "static",

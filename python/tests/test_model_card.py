@@ -149,3 +149,31 @@ def test_build_card_smoke(tmp_path):
         "split": "r"}, hardware={"cpu": "c", "cores": 1, "threads": 1, "torch": "2"},
         run_args=None, plot_rel=None, encode=None, encode_note="no binary")
     assert "_Skipped: no binary_" in skipped
+
+
+def test_the_card_names_the_second_corpus_of_a_mixed_run(tmp_path):
+    """An M1 v2 run (--mix-frac > 0) trained on Korean/Chinese too: the Data section says so,
+    with the file, its sha256, the fraction and (when the file is here) its split sizes; an
+    English-only run has no such rows."""
+    corpus = tmp_path / "multilingual_ko_zh.jsonl.gz"
+    with gzip.open(corpus, "wt", encoding="utf-8") as f:
+        for i in range(40):
+            f.write(json.dumps({"text": f"문서 {i} 中文", "lang": "ko" if i < 20 else "zh"}) + "\n")
+    assert MC.mix_facts({"mix_frac": 0.0}, tmp_path / "en.jsonl.gz") is None
+    assert MC.mix_facts(None, tmp_path / "en.jsonl.gz") is None
+    mix = MC.mix_facts({"mix_frac": 0.25, "mix_data": None}, tmp_path / "en.jsonl.gz")
+    assert mix["file"] == corpus.name and mix["frac"] == 0.25 and len(mix["sha256"]) == 64
+    assert mix["train_docs"] + mix["val_docs"] == 40 and mix["val_docs"] >= 1
+    from eqinfo.m1.card.render import build_card
+    from eqinfo.m1.config import get_preset
+    meta = {"format": "eqinfo-m1", "version": 2, "content_hash": "ab" * 32, "frequency_bits": 16,
+            "architecture": get_preset("tiny").to_dict(), "training": {"step": 1}}
+    args = dict(model_path=tmp_path / "m.safetensors", meta=meta, rows=[], log_source="-",
+                hardware={"cpu": "c", "cores": 1, "threads": 1, "torch": "2"}, run_args=None,
+                plot_rel=None, encode=None, encode_note="no binary")
+    (tmp_path / "m.safetensors").write_bytes(b"x")
+    mixed = build_card(data={"file": "en.jsonl.gz", "sha256": "0" * 64, "split": "r", "mix": mix}, **args)
+    assert f"| mixed in | `{corpus.name}`: each training sequence is drawn from it with probability 0.25" in mixed
+    assert f"| its train | {mix['train_docs']:,} documents" in mixed
+    english = build_card(data={"file": "en.jsonl.gz", "sha256": "0" * 64, "split": "r", "mix": None}, **args)
+    assert "mixed in" not in english

@@ -26,14 +26,14 @@ import os
 from pathlib import Path
 
 from ..sysinfo import cpu_model
-from .card.inputs import (card_stats, corpus_facts, eval_rows, learning_curve, load_log_and_args,
+from .card.inputs import (card_stats, corpus_facts, eval_rows, learning_curve, load_log_and_args, mix_facts,
                           parse_log, read_log, row_at_step, sources_sha256)
 from .card.measure import measure_tokenization, run_encode, write_val_subset
 from .card.plot import plot_curve
 from .card.render import build_card, fmt_duration
 
 __all__ = ["build_card", "build_parser", "card_stats", "corpus_facts", "eval_rows",
-           "fmt_duration", "learning_curve", "load_log_and_args", "main", "measure_tokenization",
+           "fmt_duration", "learning_curve", "load_log_and_args", "main", "measure_tokenization", "mix_facts",
            "parse_log", "plot_curve", "read_log", "row_at_step", "run_encode", "sources_sha256",
            "write_val_subset"]
 
@@ -78,6 +78,7 @@ def main(argv=None):
 
     data_path = Path(args.data) if args.data else default_data_path()
     data = corpus_facts(data_path, tr.get("data_sha256"))
+    data["mix"] = mix_facts(run_args, data_path)
 
     hardware = {"cpu": cpu_model(), "cores": os.cpu_count(),
                 "threads": (run_args or {}).get("threads", "?"),

@@ -123,6 +123,20 @@ def corpus_facts(data_path: Path, export_sha256: str | None) -> dict:
     return data
 
 
+def mix_facts(run_args: dict | None, data_path: Path) -> dict | None:
+    """The second training corpus of an M1 v2 run (--mix-frac > 0, data_mix.py), for the card's
+    Data section: its file, sha256, the fraction of training sequences drawn from it and, when
+    the file is here, its split sizes. None for an English-only run (or unknown arguments)."""
+    frac = float((run_args or {}).get("mix_frac") or 0.0)
+    if frac <= 0.0:
+        return None
+    from ...data import MULTILINGUAL_FILE
+    mix_path = Path(run_args["mix_data"]) if run_args.get("mix_data") else data_path.parent / MULTILINGUAL_FILE
+    facts = corpus_facts(mix_path, None)
+    facts["frac"] = frac
+    return facts
+
+
 def load_log_and_args(run_dir: Path, log_path: Path | None) -> tuple[list[dict], str, dict | None]:
     """-> (log rows, where they were read from, the run's training arguments or None).
 

@@ -71,6 +71,14 @@ def build_card(*, model_path: Path, meta: dict, rows: list[dict], log_source: st
     if data.get("train_docs") is not None:
         a(f"| train | {data['train_docs']:,} documents, {data['train_bytes']:,} text bytes |")
         a(f"| validation | {data['val_docs']:,} documents, {data['val_bytes']:,} text bytes |")
+    mix = data.get("mix")
+    if mix:
+        a(f"| mixed in | `{mix['file']}`: each training sequence is drawn from it with probability "
+          f"{mix['frac']:g}, else from the train split above (python/eqinfo/m1/data_mix.py) |")
+        a(f"| sha256 (.gz) | `{mix['sha256']}` {mix.get('sha256_note', '')} |")
+        if mix.get("train_docs") is not None:
+            a(f"| its train | {mix['train_docs']:,} documents, {mix['train_bytes']:,} text bytes (same split rule) |")
+            a(f"| its validation | {mix['val_docs']:,} documents, {mix['val_bytes']:,} text bytes |")
     a("| symbols | UTF-8 bytes 0..255, EOS = 256 after every document (doubles as BOS); vocabulary 257 |")
     a("")
 
