@@ -295,7 +295,9 @@ class Corpus:
         if self.explicit:
             if split == "all":
                 raise ValueError("a --train/--validation corpus has no single source for split 'all'")
-            return {"train": self.train, "val": self.validation}[split]
+            chosen = {"train": self.train, "val": self.validation}[split]
+            assert chosen is not None  # __post_init__: train and validation come together
+            return chosen
         return self.path if self.path is not None else _default_path()
 
     @property

@@ -134,7 +134,7 @@ class Method:
     @property
     def window_tokens(self) -> int | None:
         """Tokens per window when N divides b (paper Fig. 10's positions), else None."""
-        if self.b is None or self.b % self.N:
+        if self.b is None or self.N is None or self.b % self.N:
             return None
         return self.b // self.N
 
@@ -142,7 +142,7 @@ class Method:
     def group_tokens(self) -> int:
         """Tokens of the smallest whole number of windows (1 without windows): lcm(b, N) / N
         tokens hold exactly lcm(b, N) / b windows (b16-v65k 1, b16-v256 2, b24-v65k 3)."""
-        return 1 if self.b is None else math.lcm(self.b, self.N) // self.N
+        return 1 if self.b is None or self.N is None else math.lcm(self.b, self.N) // self.N
 
     @property
     def measured_bytes_per_token(self) -> float | None:

@@ -29,13 +29,16 @@ import argparse
 import hashlib
 import time
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from eqinfo import resources
 from eqinfo.registry import Method, lookup
 from eqinfo.tokenizer_types import DecodeResult, Issue, as_bytes, as_tokens, check_fingerprint
+
+if TYPE_CHECKING:  # data is imported where it is used (it pulls in the corpus readers)
+    from eqinfo import data
 
 # Bytes/token on the whole validation split (1.47 MB, 207 documents; EOS counted as a token), for
 # models trained as below, and the model file size:
@@ -70,7 +73,7 @@ def trained_model_path(vocab_size: int = VOCAB_SIZE) -> Path:
     return resources.repo_root() / "models" / f"sentencepiece-unigram-{vocab_size}.model"
 
 
-def training_sample(data_path: str | Path | None = None, sample_bytes: int = SAMPLE_BYTES,
+def training_sample(data_path: data.CorpusLike = None, sample_bytes: int = SAMPLE_BYTES,
                     stride: int = SAMPLE_STRIDE) -> list[str]:
     """The training documents SentencePiece learns from (a deterministic subset of TRAIN)."""
     from eqinfo import data
@@ -91,7 +94,7 @@ def _lines(docs: Iterable[str]) -> Iterator[str]:
         yield from (line for line in d.split("\n") if line)
 
 
-def train(out: str | Path, vocab_size: int = VOCAB_SIZE, data_path: str | Path | None = None,
+def train(out: str | Path, vocab_size: int = VOCAB_SIZE, data_path: data.CorpusLike = None,
           sample_bytes: int = SAMPLE_BYTES) -> Path:
     """Train the model on the training sample and write it to `out` (atomically)."""
     from eqinfo.console import require
