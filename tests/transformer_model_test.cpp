@@ -167,6 +167,44 @@ TEST_CASE("The window-prefix cache changes nothing: tables and Equal-Info tokens
     without.encode_document(d, y);
     REQUIRE(x == y);
   }
+  // Position 2 (the pair memo, m1/pair_memo.hpp): those windows kept the states after their
+  // first two bytes, so encoding the documents again copies position 2 of most windows; the
+  // tokens stay those computed without any cache.
+  REQUIRE(model().prefix_pairs_kept() > 0);
+  REQUIRE(uncached.prefix_pairs_kept() == model().prefix_pairs_kept());  // copies share it, but never use it off
+  for (auto d : views) {
+    eqinfo::BitVector x, y;
+    with.encode_document(d, x);
+    without.encode_document(d, y);
+    REQUIRE(x == y);
+  }
+  // A context of a pair met before copies position 2, one of a pair never met computes it (and
+  // keeps it), and both give the tables of the uncached model. A freshly loaded model, so that
+  // what the other tests met is not in its memo (its self-test is: 7 pairs).
+  for (const auto kernel : {KernelKind::kSimd, KernelKind::kScalar}) {
+    const Model fresh(kModelPath, kernel, 1);
+    Model plain = fresh;  // shares the memo, never uses it
+    plain.set_prefix_cache(false);
+    const std::size_t kept = fresh.prefix_pairs_kept();
+    for (const std::string text : {"\x01\xfe!", "\x01\xfe?x"}) {
+      for (int round = 0; round < 2; ++round) {
+        auto ctx = fresh.new_context(), ref = plain.new_context();
+        fresh.reset(ctx);
+        plain.reset(ref);
+        for (unsigned char c : text) {
+          fresh.advance(ctx, c);
+          plain.advance(ref, c);
+        }
+        // [EOS, 01, fe, ...]: position 2 is fe after 01; kept by the first call, copied after.
+        REQUIRE(fresh.copies_prefix_row(ctx, 2) == (round == 1 || text != "\x01\xfe!"));
+        REQUIRE_FALSE(plain.copies_prefix_row(ref, 2));
+        const auto a = fresh.predict_each(ctx);
+        const auto b = plain.predict_each(ref);
+        REQUIRE(std::vector<Model::Table>(a.begin(), a.end()) == std::vector<Model::Table>(b.begin(), b.end()));
+      }
+    }
+    REQUIRE(fresh.prefix_pairs_kept() == kept + 1);
+  }
 }
 
 TEST_CASE("M1 predict_each: the table after every queued symbol == one at a time", "[m1]") {

@@ -39,6 +39,7 @@
 #include "eqinfo/m1/encode_schedule.hpp"
 #include "eqinfo/m1/integer_ops.hpp"
 #include "eqinfo/m1/packed_gemm.hpp"
+#include "eqinfo/m1/pair_memo.hpp"
 #include "eqinfo/m1/row_ops.hpp"
 #include "eqinfo/m1/transformer_weights.hpp"
 #include "eqinfo/model.hpp"
@@ -113,6 +114,7 @@ class TransformerModel {
     std::vector<Table> tables;                            // predict_each: after each position of its run
     bool each = false;                                    // the running call wants `tables`
     bool eos_start = false;                               // position 0 is EOS (the prefix cache applies)
+    Symbol second = 0;                                    // the symbol at position 1, once run (the pair memo's key)
   };
 
   // Loads and validates a model exported by python -m eqinfo.m1.export.
@@ -219,9 +221,16 @@ class TransformerModel {
   [[nodiscard]] bool prefix_cache() const { return use_prefix_; }
   // Whether the next predict copies position `pos` of c (queued, not yet run) from the prefix
   // cache instead of running it: the one rule forward() follows and the benchmarks count by.
+  // Positions 0 and 1 always; position 2 when the pair memo holds its two bytes.
   [[nodiscard]] bool copies_prefix_row(const Context& c, std::size_t pos) const {
-    return use_prefix_ && prefix_ != nullptr && pos < 2 && starts_with_eos(c);
+    if (!use_prefix_ || prefix_ == nullptr || pos > 2 || !starts_with_eos(c)) return false;
+    if (pos < 2) return true;
+    if (pos < c.length || pos - c.length >= c.pending.size()) return false;
+    const Symbol second = c.length >= 2 ? c.second : pos - c.length >= 1 ? c.pending[1 - c.length] : kEos;
+    return find_pair(second, c.pending[pos - c.length]) != nullptr;
   }
+  // Window states at position 2 the pair memo keeps now (m1/pair_memo.hpp), for tests and benchmarks.
+  [[nodiscard]] std::size_t prefix_pairs_kept() const { return pairs_->size(); }
 
  private:
   // Limits on the self-test a file may ask for (docs/formats.md, "What the
@@ -346,18 +355,54 @@ class TransformerModel {
     return cache;
   }
 
-  // Position `pos` (0 or 1) of c holding `symbol`, copied from the prefix cache: its cache rows
-  // in every layer, and its table into `table` if that is wanted.
-  void install_prefix_row(Context& c, std::size_t pos, Symbol symbol, Table* table) const {
-    const std::size_t d = impl_->weights.config.d_model, entry = pos == 0 ? 0 : 1 + symbol;
+  // Position 2 of a window, [EOS, s1, s2]: one of 65,536 states, so not computed at load but
+  // kept the first time a window meets it (m1/pair_memo.hpp says why, and why that is exact).
+  struct PairState {
+    std::vector<std::int16_t> keys, values;  // [n_layers][d]: position 2's cache row in every layer
+    Table table;                             // after [EOS, s1, s2]
+  };
+  [[nodiscard]] const PairState* find_pair(Symbol first, Symbol second) const {
+    if (first >= 256 || second >= 256) return nullptr;  // EOS inside a window's first bytes: not kept
+    return pairs_->find(m1::PairMemo<PairState>::key(static_cast<std::uint8_t>(first), static_cast<std::uint8_t>(second)));
+  }
+  // Keeps position 2 of c (just run; its table is `table`) in the pair memo.
+  void keep_pair(const Context& c, Symbol symbol, const Table& table) const {
+    if (c.second >= 256 || symbol >= 256 || pairs_->full()) return;
+    const std::size_t d = impl_->weights.config.d_model, row = m1::cache_row(2, c.kv_base) * d;
+    PairState state{std::vector<std::int16_t>(impl_->layers.size() * d), std::vector<std::int16_t>(impl_->layers.size() * d), table};
+    for (std::size_t li = 0; li < impl_->layers.size(); ++li) {
+      std::copy_n(&c.keys[li][row], d, &state.keys[li * d]);
+      std::copy_n(&c.values[li][row], d, &state.values[li * d]);
+    }
+    pairs_->insert(m1::PairMemo<PairState>::key(static_cast<std::uint8_t>(c.second), static_cast<std::uint8_t>(symbol)), std::move(state));
+  }
+
+  // Position `pos` of c copied in: its cache row in layer li from key_of(li) and value_of(li)
+  // (d int16 each), and `from` into `table` if that is wanted.
+  template <class KeyOf, class ValueOf>
+  void install_row(Context& c, std::size_t pos, KeyOf key_of, ValueOf value_of, const Table& from, Table* table) const {
+    const std::size_t d = impl_->weights.config.d_model;
     const std::size_t end = (m1::cache_row(pos, c.kv_base) + 1) * d;
     for (std::size_t li = 0; li < impl_->layers.size(); ++li) {
       if (c.keys[li].size() < end) c.keys[li].resize(end);
       if (c.values[li].size() < end) c.values[li].resize(end);
-      std::copy_n(&prefix_->keys[li][entry * d], d, &c.keys[li][end - d]);
-      std::copy_n(&prefix_->values[li][entry * d], d, &c.values[li][end - d]);
+      std::copy_n(key_of(li), d, &c.keys[li][end - d]);
+      std::copy_n(value_of(li), d, &c.values[li][end - d]);
     }
-    if (table) *table = prefix_->tables[entry];
+    if (table) *table = from;
+  }
+  // Position `pos` (0 or 1) of c holding `symbol`, from the prefix cache.
+  void install_prefix_row(Context& c, std::size_t pos, Symbol symbol, Table* table) const {
+    const std::size_t d = impl_->weights.config.d_model, entry = pos == 0 ? 0 : 1 + symbol;
+    install_row(
+        c, pos, [&](std::size_t li) { return &prefix_->keys[li][entry * d]; }, [&](std::size_t li) { return &prefix_->values[li][entry * d]; },
+        prefix_->tables[entry], table);
+  }
+  // Position 2 of c from the pair memo.
+  void install_pair_row(Context& c, const PairState& state, Table* table) const {
+    const std::size_t d = impl_->weights.config.d_model;
+    install_row(
+        c, 2, [&](std::size_t li) { return &state.keys[li * d]; }, [&](std::size_t li) { return &state.values[li * d]; }, state.table, table);
   }
 
   // One queued position of one context.
@@ -366,6 +411,7 @@ class TransformerModel {
     std::size_t pos;
     Symbol symbol;
     Table* table;  // where its frequency table goes; nullptr: not wanted
+    bool keep;     // position 2 of a window the pair memo lacks: kept once run
   };
 
   // A thread's buffers for forward(), kept between calls (no allocation per
@@ -425,13 +471,23 @@ class TransformerModel {
         const bool last = i + 1 == c->pending.size();
         Table* table = c->each ? &c->tables[i] : last ? &c->table : nullptr;
         const std::size_t pos = c->length + i;
-        if (use_prefix && pos < 2 && starts_with_eos(*c)) {  // the same for every context: copied (PrefixCache)
+        if (pos == 1) c->second = c->pending[i];
+        const bool window = use_prefix && pos <= 2 && starts_with_eos(*c);
+        if (window && pos < 2) {  // the same for every context: copied (PrefixCache)
           install_prefix_row(*c, pos, c->pending[i], table);
           continue;
         }
-        rows.push_back({c, pos, c->pending[i], table});
+        if (window) {  // pos == 2: copied if a window met these two bytes before (PairState)
+          if (const PairState* state = find_pair(c->second, c->pending[i])) {
+            install_pair_row(*c, *state, table);
+            continue;
+          }
+        }
+        rows.push_back({c, pos, c->pending[i], table, window && table != nullptr});
       }
     if (!rows.empty()) compute_rows<Backend>(batch);
+    for (const Row& r : rows)
+      if (r.keep) keep_pair(*r.ctx, r.symbol, *r.table);
     for (Context* c : batch) {
       if (c->length == 0 && !c->pending.empty()) c->eos_start = c->pending[0] == kEos;
       if (c->each && !c->pending.empty()) c->table = c->tables.back();
@@ -514,6 +570,7 @@ class TransformerModel {
   m1::KernelKind kernel_;
   std::shared_ptr<ThreadPool> pool_;
   std::shared_ptr<const PrefixCache> prefix_;  // null only while it is being computed
+  std::shared_ptr<m1::PairMemo<PairState>> pairs_ = std::make_shared<m1::PairMemo<PairState>>();  // shared by copies
   bool use_prefix_ = true;
 };
 
