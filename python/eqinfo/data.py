@@ -39,7 +39,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import zlib
 from dataclasses import dataclass
 from fractions import Fraction
@@ -49,6 +48,7 @@ from typing import Any, Iterator, Union
 import numpy as np
 
 from . import resources
+from .atomic_files import replacing
 
 EOS = 256
 VAL_EVERY = 50  # document i is validation iff i % VAL_EVERY == 0
@@ -536,9 +536,8 @@ def load_split(path: str | Path | None = None, split: str = "train",
     if cache_dir is not None:
         cache_dir.mkdir(parents=True, exist_ok=True)
         for fn, arr in ((f_sym, symbols), (f_off, starts)):
-            tmp = fn.with_name(fn.name + ".tmp.npy")  # atomic: another process may read it
-            np.save(tmp, arr)
-            os.replace(tmp, fn)
+            with replacing(fn) as tmp, open(tmp, "wb") as f:  # atomic: another process may read it
+                np.save(f, arr)
     if verbose:
         _report(path, split, symbols, starts, langs)
     return symbols, starts

@@ -25,12 +25,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from .atomic_files import replacing, write_bytes_atomic, write_text_atomic
 
 FORMAT = "eqinfo-flat-tokens"
 VERSION = 1
@@ -49,12 +50,6 @@ def sidecar_path(path: str | Path) -> Path:
 def offsets_path(path: str | Path) -> Path:
     path = Path(path)
     return path.with_name(path.stem + ".offsets.npy")
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def write_flat(path: str | Path, documents: Sequence[np.ndarray] | np.ndarray, vocab_size: int,
@@ -82,11 +77,10 @@ def write_flat(path: str | Path, documents: Sequence[np.ndarray] | np.ndarray, v
     if doc_text_bytes is not None:
         side["bytes_in"] = int(np.sum(np.fromiter(doc_text_bytes, dtype=np.int64)))
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, raw)
-    tmp = offsets_path(path).with_name(offsets_path(path).name + ".tmp.npy")
-    np.save(tmp, offsets)
-    os.replace(tmp, offsets_path(path))
-    _atomic_write(sidecar_path(path), (json.dumps(side, indent=2, sort_keys=True) + "\n").encode())
+    write_bytes_atomic(path, raw)
+    with replacing(offsets_path(path)) as tmp, open(tmp, "wb") as f:
+        np.save(f, offsets)
+    write_text_atomic(sidecar_path(path), json.dumps(side, indent=2, sort_keys=True) + "\n")
     return path
 
 

@@ -31,12 +31,13 @@ checks that the two agree.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from .atomic_files import write_atomic, write_text_atomic
 
 MAGIC = b"EQSH"
 VERSION = 1
@@ -104,7 +105,7 @@ def sidecar_path(path: str | Path) -> Path:
 
 def write_shard(path: str | Path, documents: Sequence[np.ndarray], doc_text_bytes: Sequence[int],
                 vocab_size: int, meta: dict) -> Path:
-    """Write a shard and its sidecar atomically (temporary files, then rename).
+    """Write a shard and its sidecar atomically and durably (eqinfo.atomic_files).
 
     documents: one uint16-compatible token array per document, in corpus order.
     meta: the sidecar's fields; the counts (documents, bytes_in, tokens_out, vocab_size) are
@@ -130,18 +131,10 @@ def write_shard(path: str | Path, documents: Sequence[np.ndarray], doc_text_byte
     meta.update(format="eqinfo-shard", version=VERSION, vocab_size=int(vocab_size),
                 documents=len(documents), bytes_in=int(np.sum(doc_text_bytes, dtype=np.int64)),
                 tokens_out=int(tokens.size))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(header.tobytes())
-        f.write(offsets.tobytes())
-        f.write(np.asarray(doc_text_bytes, dtype="<u8").tobytes())
-        f.write(tokens.astype("<u2").tobytes())
-    side = sidecar_path(path)
-    side_tmp = side.with_name(side.name + ".tmp")
-    side_tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    os.replace(side_tmp, side)
+    # The shard first, then its sidecar: a sidecar never describes a shard that is not there.
+    write_atomic(path, [header.tobytes(), offsets.tobytes(), np.asarray(doc_text_bytes, dtype="<u8").tobytes(),
+                        tokens.astype("<u2").tobytes()])
+    write_text_atomic(sidecar_path(path), json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return path
 
 

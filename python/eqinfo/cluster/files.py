@@ -1,10 +1,9 @@
 """Durable files for cluster runs: atomic writes, sha256, and EQSH shards written in pieces.
 
-Every file a unit or a merge produces goes through write_atomic: the bytes go to a temporary
-file next to the target (named with the host and pid, so two processes never share one), are
-fsync'ed, renamed over the target, and the directory is fsync'ed. A reader therefore sees either
-the old file or the whole new one, and after a crash (of the process or of the machine) a file
-that exists is complete. A killed writer leaves at most its temporary file, never a short target.
+Every file a unit or a merge produces goes through write_atomic (eqinfo.atomic_files, the
+package's one atomic writer): temporary file named with host and pid, fsync, rename, fsync of the
+directory. A reader therefore sees either the old file or the whole new one, and after a crash (of
+the process or of the machine) a file that exists is complete.
 
 write_shard_pieces writes exactly the bytes of eqinfo.shards.write_shard (same header, tables,
 tokens and sidecar JSON), but from an iterator of shard pieces, so that a merge of many units
@@ -14,46 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import numpy as np
 
 from eqinfo import shards
+from eqinfo import atomic_files
 
 COPY_BLOCK_TOKENS = 1 << 22  # tokens copied per write when merging (8 MB)
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: str | Path, chunks: Iterable[bytes]) -> str:
-    """Write the chunks to path atomically and durably (temporary file, fsync, rename, fsync
-    dir); returns the sha256 (hex) of what was written."""
-    path = Path(path)
-    h = hashlib.sha256()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp.{socket.gethostname()}.{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            for chunk in chunks:
-                h.update(chunk)
-                f.write(chunk)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-    return h.hexdigest()
+# The package's one atomic writer (eqinfo.atomic_files), under the names this module has always had.
+fsync_dir = atomic_files.fsync_dir
+write_atomic = atomic_files.write_atomic
 
 
 def write_json_atomic(path: str | Path, obj) -> str:

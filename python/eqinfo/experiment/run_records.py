@@ -16,6 +16,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..atomic_files import write_text_atomic
+
 from .shard_files import SPLITS, shard_identities
 
 RUN_FILES = ("log.csv", "positions.csv", "config.json")  # + result.json, written last
@@ -30,9 +32,7 @@ def read_json(path: Path) -> dict | None:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_text_atomic(path, text)
 
 
 def identity_mismatch(recorded: dict | None, current: dict) -> str:

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic_files import replacing
+
 FORMAT = "eqinfo-m1"
 # Version 1: every query attends to all positions 0..t. Version 2: a bounded span of
 # architecture.attention_window positions (docs/integer_m1.md, "Attention span").
@@ -134,12 +136,10 @@ def make_metadata(im, P: int, quantization: dict | None = None, training: dict |
 
 def save(path: Path, im, meta: dict):
     from safetensors.numpy import save_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     raw = json.dumps(meta, sort_keys=True)
-    save_file(dict(im.tensors), str(tmp), metadata={"eqinfo": raw, "eqinfo_sha256": metadata_sha256(raw)})
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        save_file(dict(im.tensors), str(tmp), metadata={"eqinfo": raw, "eqinfo_sha256": metadata_sha256(raw)})
+        os.chmod(tmp, 0o644)
 
 
 def load(path: str | Path, verify: bool = True):

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import torch
 
+from ..atomic_files import replacing
+
 from ..sysinfo import cpu_model
 
 FORMAT, VERSION = "eqinfo-m1-train-snapshot", 1
@@ -71,10 +73,8 @@ def write_snapshot(run: Path, out: Path, ckpt_path: Path | None = None) -> dict:
         with open(log, newline="") as f:      # keep the \r\n of csv.writer
             log_text = f.read()
     snap = make_snapshot(ckpt, log_text, str(ckpt_path))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    torch.save(snap, tmp)
-    os.replace(tmp, out)          # atomic: never a truncated snapshot
+    with replacing(out) as tmp:   # atomic: never a truncated snapshot
+        torch.save(snap, tmp)
     return snap
 
 

@@ -9,20 +9,21 @@ Batches are pure functions of (seed, step), so no loader state is needed.
 """
 from __future__ import annotations
 
-import os
 import random
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from ..atomic_files import replacing
+
 CHECKPOINT = "ckpt.pt"
 
 
 def atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)  # a kill mid-write never leaves a truncated checkpoint
+    """torch.save through eqinfo.atomic_files: a kill mid-write never leaves a truncated checkpoint."""
+    with replacing(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def rng_state() -> dict:
