@@ -104,7 +104,7 @@ class Plan:
         return cls(d["root"], d["split"], d["split_rule"], d["text_field"], d["unit_bytes"], sources)
 
 
-def list_sources(corpus: data.Corpus, split: str) -> list[Source]:
+def list_sources(corpus: data.Corpus | data.DatasetCorpus, split: str) -> list[Source]:
     """The sources of a split, in corpus order, not yet scanned."""
     if isinstance(corpus, data.DatasetCorpus):
         return [dataset_units.dataset_source(corpus, split)]
@@ -157,7 +157,7 @@ def _document_sizes(path: Path, fmt: str, text_field: str) -> list[int]:
     return [len(rec()[text_field].encode("utf-8")) for _, rec in data.source_documents(path, fmt, text_field)]
 
 
-def make_plan(corpus: data.Corpus, split: str, unit_bytes: int, scanned: list[Source]) -> Plan:
+def make_plan(corpus: data.Corpus | data.DatasetCorpus, split: str, unit_bytes: int, scanned: list[Source]) -> Plan:
     """The plan from scanned sources (in corpus order): their global first indices."""
     out, first = [], 0
     for s in scanned:
@@ -175,7 +175,7 @@ def plan_path(out_dir: str | Path, split: str) -> Path:
     return Path(out_dir) / split / "units" / "plan.json"
 
 
-def cached_plan(out_dir, corpus: data.Corpus, split: str, unit_bytes: int) -> Plan | None:
+def cached_plan(out_dir, corpus: data.Corpus | data.DatasetCorpus, split: str, unit_bytes: int) -> Plan | None:
     """The cached plan if it was made from these sources (same size and mtime each), unit_bytes,
     split rule and text field; else None. A plan made from a Dataset with another fingerprint
     is refused (dataset_units.DatasetChangedError), not replaced."""
