@@ -424,8 +424,8 @@ def main(argv=None) -> None:
     cluster_cli.add_arguments(ap)
     args = ap.parse_args(argv)
     try:
-        corpus = data.corpus_from_args(args)
-    except ValueError as e:
+        corpus = data.corpus_from_args(args, datasets=True)  # --data DIR of save_to_disk: that Dataset
+    except (ValueError, ImportError) as e:
         ap.error(str(e))
     methods = list(METHODS) if args.methods == "all" else [m.strip() for m in args.methods.split(",") if m.strip()]
     if cluster_cli.wanted(args):  # units: --engine ray, batch shards, --merge (docs/cluster.md)
@@ -447,6 +447,7 @@ def main(argv=None) -> None:
 
 
 def _verify_main(ap, args, methods, corpus) -> int:
+    from eqinfo import data
     paths = [shard_path(args.out, args.split, m) for m in methods]
     if args.methods == "all":
         paths = [p for p in paths if p.exists()]
@@ -457,7 +458,10 @@ def _verify_main(ap, args, methods, corpus) -> int:
     for path in paths:
         try:
             # --data / --train / --validation: read there (the sidecar's text field and split rule)
-            given = corpus.source(args.split) if (corpus.explicit or corpus.path is not None) else None
+            if isinstance(corpus, data.DatasetCorpus):  # --data DIR of save_to_disk: read that Dataset
+                given = corpus
+            else:
+                given = corpus.source(args.split) if (corpus.explicit or corpus.path is not None) else None
             v = verify_shard(path, threads=args.threads, data_path=given, m1=args.m1,
                              static=args.static, sentencepiece=args.sentencepiece, _documents=cache)
         except (ValueError, FileNotFoundError, ShardError) as e:

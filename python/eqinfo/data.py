@@ -32,7 +32,8 @@ the fixed rule), or a `Corpus(train=..., validation=...)` names two sources read
 --val-ratio (add_corpus_arguments, corpus_from_args); every reader here takes one wherever it
 takes a path. A Hugging Face `datasets.Dataset` (or a DatasetDict with train and validation) is
 a corpus too: DatasetCorpus, the same split rules over its row indices; as_corpus wraps one, so
-eqinfo.compress takes a Dataset from Python wherever it takes a path (datasets is not imported).
+eqinfo.compress takes a Dataset from Python wherever it takes a path (datasets is not imported),
+and eqinfo-compress takes a directory that save_to_disk wrote as --data (load_saved_dataset).
 """
 from __future__ import annotations
 
@@ -360,15 +361,11 @@ class DatasetSource:
     text_field: str
 
     def sha256(self) -> str:
-        """First 16 hex digits of the sha256 of every row's text (length-prefixed UTF-8, in row
-        order): the content, not datasets' fingerprint, which may be random for in-memory data."""
+        """First 16 hex digits of the sha256 of every row's text (dataset_text_sha256): the
+        content, not datasets' fingerprint, which may be random for in-memory data."""
         key = (id(self.dataset), getattr(self.dataset, "_fingerprint", None), self.text_field)
         if key not in _dataset_sha_cache:
-            h = hashlib.sha256()
-            for text in self.texts():
-                b = text.encode("utf-8")
-                h.update(len(b).to_bytes(8, "little") + b)
-            _dataset_sha_cache[key] = h.hexdigest()[:16]
+            _dataset_sha_cache[key] = dataset_text_sha256(self.texts())
         return _dataset_sha_cache[key]
 
     def texts(self) -> Iterator[str]:
@@ -386,6 +383,19 @@ class DatasetSource:
 
 
 _dataset_sha_cache: dict[tuple, str] = {}
+
+
+def dataset_text_sha256(texts, on_row=None) -> str:
+    """First 16 hex digits of the sha256 of the texts as length-prefixed UTF-8, in order: a
+    Dataset's content hash (DatasetSource.sha256). on_row(n) gets each row's UTF-8 size, so that
+    eqinfo.cluster plans its units in the same pass."""
+    h = hashlib.sha256()
+    for text in texts:
+        b = text.encode("utf-8")
+        h.update(len(b).to_bytes(8, "little") + b)
+        if on_row is not None:
+            on_row(len(b))
+    return h.hexdigest()[:16]
 
 
 @dataclass(frozen=True, eq=False)
@@ -484,10 +494,35 @@ def add_corpus_arguments(parser, data_help: str | None = None) -> None:
                    help="validation share of --data, evenly spread (e.g. 0.1 or 1/10; 1/50 is the fixed split)")
 
 
-def corpus_from_args(args) -> Corpus:
-    """The Corpus the flags of add_corpus_arguments describe (ValueError on a bad combination)."""
-    return Corpus(args.data, train=args.train, validation=args.validation,
-                  text_field=args.text_field, val_ratio=args.val_ratio)
+def corpus_from_args(args, datasets: bool = False) -> "Corpus | DatasetCorpus":
+    """The Corpus the flags of add_corpus_arguments describe (ValueError on a bad combination).
+    datasets: a --data directory that datasets' save_to_disk wrote is that Dataset (or
+    DatasetDict), memory-mapped (load_saved_dataset); the CLIs that read a Dataset pass True."""
+    corpus = Corpus(args.data, train=args.train, validation=args.validation,
+                    text_field=args.text_field, val_ratio=args.val_ratio)
+    if datasets and corpus.path is not None and is_saved_dataset(corpus.path):
+        return load_saved_dataset(corpus.path, corpus.text_field, corpus.val_ratio)
+    return corpus
+
+
+def is_saved_dataset(path: Path) -> bool:
+    """A directory datasets' save_to_disk wrote: a Dataset (state.json, dataset_info.json and
+    its .arrow files) or a DatasetDict (dataset_dict.json and a directory per split)."""
+    path = Path(path)
+    return path.is_dir() and ((path / "dataset_dict.json").is_file()
+                              or ((path / "state.json").is_file() and (path / "dataset_info.json").is_file()))
+
+
+def load_saved_dataset(path: Path, text_field: str = "text", val_ratio=None) -> DatasetCorpus:
+    """The DatasetCorpus of a save_to_disk directory, loaded with datasets.load_from_disk: its
+    tables memory-mapped from the directory's files (eqinfo.cluster's workers map them too). A
+    DatasetDict needs the splits train and validation, each read whole."""
+    try:
+        import datasets
+    except ImportError as e:
+        raise ImportError(f"{path} is a directory datasets' save_to_disk wrote: reading it needs "
+                          "datasets, which eqinfo does not install: pip install datasets") from e
+    return DatasetCorpus(datasets.load_from_disk(str(path)), text_field=text_field, val_ratio=val_ratio)
 
 
 def encode_document(text: str) -> np.ndarray:

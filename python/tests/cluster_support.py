@@ -1,6 +1,6 @@
-"""What the cluster tests share: small multi-file corpora, the CLI as a real process, the
-single-process reference, and a real local Ray cluster (a head node and a second node process on
-127.0.0.1).
+"""What the cluster tests share: small multi-file corpora and Dataset rows, the CLI as a real
+process, the single-process reference, and a real local Ray cluster (a head node and a second
+node process on 127.0.0.1).
 
 Each node is a `ray start --block` process in its own session (process group), started with this
 interpreter (so its workers import the same eqinfo and _eqinfo_core) and a temp dir of its own;
@@ -46,6 +46,13 @@ def make_corpus(directory: Path, files: int = 3, docs: int = 40, max_words: int 
         else:
             (directory / f"part-{f:02d}.jsonl").write_text(lines)
     return directory
+
+
+def dataset_texts(rows: int, max_words: int = 30, seed: int = 0) -> list[str]:
+    """Texts for a datasets.Dataset corpus (row i ends with its index: a misplaced row shows)."""
+    import random
+    rng = random.Random(seed)
+    return [" ".join(rng.choice(WORDS) for _ in range(rng.randint(0, max_words))) + f" <{i}>" for i in range(rows)]
 
 
 def compress_cli(*args, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:

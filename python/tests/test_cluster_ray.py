@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from binding_support import require_binding
-from cluster_support import LocalRayCluster, compress_cli, env_for_ray, make_corpus, ray_available, same_shards
+from cluster_support import (LocalRayCluster, compress_cli, dataset_texts, env_for_ray, make_corpus, ray_available,
+                             same_shards)
 
 require_binding()
 if not ray_available():
@@ -146,3 +147,31 @@ def test_a_bad_file_fails_its_units_and_the_run_says_what_is_missing(cluster, tm
     assert "truncated or damaged" in errors and f"{bad_line}:1:" in errors
     assert f"source {damaged}" in rep["missing"] and not rep["complete"]
     assert rep["computed"] == rep["units"] - 1  # every unit of the good file and the rest of the bad-line one
+
+
+def test_a_saved_dataset_dict_on_two_nodes_equals_single_process(cluster, tmp_path):
+    """A DatasetDict that save_to_disk wrote, as --data: each worker maps its files and reads
+    only its units' rows (the Dataset goes to the workers as file paths)."""
+    datasets = pytest.importorskip("datasets", reason="datasets not installed (pip install '.[hf]')")
+    d = tmp_path / "saved"
+    datasets.DatasetDict(train=datasets.Dataset.from_dict({"text": dataset_texts(90, max_words=14, seed=5)}),
+                         validation=datasets.Dataset.from_dict({"text": dataset_texts(20, seed=6)})).save_to_disk(str(d))
+    compress_cli("--data", d, "--split", "train", "--methods", ",".join(METHODS), "--out", tmp_path / "single",
+                 "--no-progress")
+    args = ray_args(cluster, d, tmp_path / "o", METHODS)
+    rep = json.loads(compress_cli(*args, "--no-progress").stdout)
+    assert rep["complete"] and rep["computed"] == rep["units"] > 4 and rep["workers"] == 2
+    assert len(rep["nodes_used"]) == 2, rep["nodes_used"]
+    same_shards(tmp_path / "single" / "train", tmp_path / "o" / "train", METHODS)
+    assert json.loads(compress_cli(*args, "--verify").stdout)["ok"]
+
+
+def test_an_in_memory_dataset_is_refused_before_a_worker_starts(tmp_path):
+    datasets = pytest.importorskip("datasets", reason="datasets not installed (pip install '.[hf]')")
+    import ray
+    from eqinfo.cluster import Job, run_on_ray, verify_on_ray
+    job = Job(("bytes",), "train", str(tmp_path / "o"), datasets.Dataset.from_dict({"text": dataset_texts(10)}), 100)
+    for call in (run_on_ray, verify_on_ray):
+        with pytest.raises(ValueError, match=r"held in memory .*save_to_disk\(DIR\)"):
+            call(job, address="127.0.0.1:1")  # no cluster there: refused before connecting
+    assert not ray.is_initialized() and not (tmp_path / "o").exists()

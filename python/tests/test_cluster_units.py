@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from binding_support import require_binding
-from cluster_support import compress_cli, env_for_ray, make_corpus, same_shards
+from cluster_support import compress_cli, dataset_texts, env_for_ray, make_corpus, same_shards
 
 require_binding()
 
@@ -227,3 +227,135 @@ def test_without_tqdm_progress_is_plain_lines(tmp_path, capsys, monkeypatch):
     r = run_batch(Job(("bytes",), "train", str(tmp_path / "o"), data.Corpus(d), 200), progress="bar")
     err = capsys.readouterr().err
     assert f"units {r['units']}/{r['units']}, {r['documents']} docs" in err and "ETA" in err
+
+
+# A datasets.Dataset as the corpus (eqinfo.cluster.dataset_units): units are row ranges, the
+# plan is tied to the Dataset's fingerprint, a save_to_disk directory is --data.
+
+def _datasets():
+    return pytest.importorskip("datasets", reason="datasets not installed (pip install '.[hf]')")
+
+
+def _dataset(rows=150, column="text", seed=0, texts=None):
+    return _datasets().Dataset.from_dict({column: texts if texts is not None else dataset_texts(rows, seed=seed),
+                                          "id": list(range(rows if texts is None else len(texts)))})
+
+
+@pytest.mark.parametrize("kind", ["fixed", "ratio", "dict"])
+def test_a_dataset_in_units_equals_single_process(tmp_path, kind):
+    if kind == "dict":
+        corpus = data.DatasetCorpus(_datasets().DatasetDict(train=_dataset(90, "body", 1), validation=_dataset(70, "body", 2)),
+                                    text_field="body")
+        split, methods = "val", CHEAP
+    elif kind == "ratio":
+        corpus, split, methods = data.DatasetCorpus(_dataset(column="body"), text_field="body", val_ratio="1/7"), "val", CHEAP
+    else:
+        corpus, split, methods = data.DatasetCorpus(_dataset()), "train", CHEAP + M1
+    ref = reference(tmp_path, corpus, methods, split=split)
+    job = Job(methods, split, str(tmp_path / "u"), corpus, 600)
+    r = run_batch(job, progress="none")
+    assert r["complete"] and r["computed"] == r["units"] > 3 and not r["failed"]
+    same_shards(ref, tmp_path / "u" / split, methods)
+    man = json.loads((tmp_path / "u" / split / "units" / methods[0] / "manifest.json").read_text())
+    ds = corpus.source(split).dataset
+    # Global ids are row indices: the units cover the rows in order, and each unit's documents are
+    # the rows of its range that the split rule selects.
+    ranges = [u["global_documents"] for u in man["units"]]
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(ds) and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
+    chosen = {"fixed": lambda i: i % 50 != 0, "ratio": lambda i: data.is_validation_at(i, data.parse_ratio("1/7")),
+              "dict": lambda i: True}[kind]
+    for u in man["units"]:
+        assert u["documents"] == sum(chosen(i) for i in range(*u["global_documents"]))
+    # Another Dataset object with the same rows (a new process, say) has the same fingerprint:
+    # the run resumes, every unit reused.
+    again_corpus = (data.DatasetCorpus(_dataset(), text_field=corpus.text_field) if kind == "fixed" else corpus)
+    again = run_batch(Job(methods, split, str(tmp_path / "u"), again_corpus, 600), progress="none")
+    assert again["computed"] == 0 and again["reused"] == r["units"]
+
+
+def test_a_job_takes_a_raw_dataset_and_its_text_column(tmp_path):
+    ds = _dataset(60)
+    job = Job(("bytes",), "train", str(tmp_path / "u"), ds, 300)
+    assert isinstance(job.corpus, data.DatasetCorpus) and job.corpus.text_field == "text"
+    ref = reference(tmp_path, ds, ("bytes",))
+    assert run_batch(job, progress="none")["complete"]
+    same_shards(ref, tmp_path / "u" / "train", ("bytes",))
+
+
+def test_a_changed_dataset_is_refused_on_resume(tmp_path):
+    from eqinfo.cluster.dataset_units import DatasetChangedError
+    texts = dataset_texts(80)
+    first = Job(("bytes",), "train", str(tmp_path / "u"), _dataset(texts=texts), 300)
+    assert run_batch(first, progress="none")["complete"]
+    changed = _dataset(texts=texts[:-1] + ["one row edited"])
+    with pytest.raises(DatasetChangedError, match=r"planned from a datasets.Dataset with fingerprint \w+ \(80 rows\); "
+                                                 r"the Dataset given has fingerprint \w+ \(80 rows\).*delete .*units"):
+        run_batch(Job(("bytes",), "train", str(tmp_path / "u"), changed, 300), progress="none")
+    # From the command line, a saved Dataset: exit status 2 and the same message.
+    a, b = tmp_path / "a", tmp_path / "b"
+    _dataset(texts=texts).save_to_disk(str(a))
+    changed.save_to_disk(str(b))
+    common = ["--split", "train", "--methods", "bytes", "--out", tmp_path / "cli", "--unit-bytes", 300, "--no-progress"]
+    compress_cli("--data", a, *common, "--num-shards", 2, "--shard-index", 0)
+    r = compress_cli("--data", b, *common, "--num-shards", 2, "--shard-index", 1, check=False)
+    assert r.returncode == 2 and "the Dataset given has fingerprint" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("saved", ["dataset", "dataset-dict"])
+def test_batch_shards_of_a_saved_dataset_then_merge_equal_single_process(tmp_path, saved):
+    datasets = _datasets()
+    d = tmp_path / "saved"
+    if saved == "dataset-dict":
+        datasets.DatasetDict(train=_dataset(70, "body", 3), validation=_dataset(40, "body", 4)).save_to_disk(str(d))
+        split, methods, extra = "val", ("bytes", "gzip-v256"), ["--text-field", "body"]
+    else:
+        _dataset(160, "body").save_to_disk(str(d))
+        split, methods, extra = "train", ("bytes", "gzip-v256", "equalinfo-b16-v65k"), ["--text-field", "body"]
+    assert data.is_saved_dataset(d)
+    single = ["--data", d, "--split", split, "--methods", ",".join(methods), "--no-progress", *extra]
+    compress_cli(*single, "--out", tmp_path / "single")  # single-process eqinfo-compress reads it too
+    common = single + ["--out", tmp_path / "b", "--unit-bytes", 500]
+    procs = [subprocess.Popen([sys.executable, "-m", "eqinfo.compress", *map(str, common),
+                               "--num-shards", "3", "--shard-index", str(i), "--json"],
+                              env=env_for_ray(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(3)]
+    reports = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        reports.append(json.loads(out))
+    assert sum(r["computed"] for r in reports) == reports[0]["units"] > 3
+    merged = json.loads(compress_cli(*common, "--merge", "--json").stdout)
+    assert merged["complete"] and merged["computed"] == 0
+    same_shards(tmp_path / "single" / split, tmp_path / "b" / split, methods)
+    meta = json.loads((tmp_path / "b" / split / f"{methods[0]}.shard.json").read_text())
+    assert meta["corpus"].startswith("datasets.Dataset(rows=") and meta["corpus_split"] == (
+        "whole" if saved == "dataset-dict" else None)
+    assert f"exact: {reports[0]['units']}" in compress_cli(*common, "--verify").stdout
+    assert "exact" in compress_cli(*single, "--out", tmp_path / "b", "--verify").stdout  # the merged shards
+
+
+def test_a_row_that_is_not_text_fails_the_dataset_and_the_run_says_so(tmp_path):
+    ds = _datasets().Dataset.from_dict({"text": ["a", "b", None, "d"]})
+    r = run_batch(Job(("bytes",), "train", str(tmp_path / "u"), ds, 1), progress="none")
+    assert not r["complete"] and r["units"] == 0
+    assert 'row 2: column "text" is not a string' in r["failed"][0]["error"]
+    assert r["missing"] == [f"source {r['failed'][0]['source']}"]
+    assert not (tmp_path / "u" / "train" / "units" / "plan.json").exists()  # a fixed Dataset is scanned again
+
+
+def test_only_a_memory_mapped_dataset_can_go_to_ray_workers(tmp_path):
+    from eqinfo.cluster.dataset_units import check_shippable
+    datasets = _datasets()
+    in_memory = _dataset(30)
+    in_memory.save_to_disk(str(tmp_path / "d"))
+    mapped = datasets.load_from_disk(str(tmp_path / "d"))
+    for ok in (mapped, mapped.shuffle(seed=0), mapped.select(range(3, 20)),
+               datasets.concatenate_datasets([mapped, mapped])):
+        check_shippable(data.DatasetCorpus(ok))
+    check_shippable(data.Corpus(tmp_path))  # files: nothing to check
+    for bad in (in_memory, datasets.concatenate_datasets([mapped, in_memory])):
+        with pytest.raises(ValueError, match=r"held in memory .*save_to_disk\(DIR\), then datasets.load_from_disk"):
+            check_shippable(data.DatasetCorpus(bad))
+    with pytest.raises(ValueError, match="the 'validation' split of the DatasetDict"):
+        check_shippable(data.DatasetCorpus(datasets.DatasetDict(train=mapped, validation=in_memory)))

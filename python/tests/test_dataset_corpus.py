@@ -91,3 +91,34 @@ def test_compression_reads_a_dataset_as_it_reads_the_file(tmp_path, jsonl):
     raw = compress.compress_methods(["bytes"], "train", tmp_path / "raw", progress=False,
                                     data_path=_ds(column="text"))
     assert read_shard(raw["bytes"]).n_docs == 117
+
+
+def test_the_cli_reads_a_directory_that_save_to_disk_wrote(tmp_path):
+    require_binding()
+    import subprocess
+    import sys
+    from eqinfo import compress
+    from eqinfo.shards import read_shard
+    ds = _ds()
+    ds.save_to_disk(str(tmp_path / "saved"))
+    datasets.DatasetDict(train=_ds(TEXTS[:9]), validation=_ds(TEXTS[9:12])).save_to_disk(str(tmp_path / "dict"))
+    assert data.is_saved_dataset(tmp_path / "saved") and data.is_saved_dataset(tmp_path / "dict")
+    assert not data.is_saved_dataset(tmp_path / "dict" / "missing") and not data.is_saved_dataset(tmp_path)
+    for saved, ref_corpus, n in (("saved", data.DatasetCorpus(ds, text_field="body", val_ratio="1/10"), 12),
+                                 ("dict", data.DatasetCorpus(datasets.DatasetDict(train=_ds(TEXTS[:9]), validation=_ds(TEXTS[9:12])),
+                                                             text_field="body"), 3)):
+        ref = compress.compress_methods(["bytes"], "val", tmp_path / f"ref-{saved}", progress=False,
+                                        data_path=ref_corpus)["bytes"]
+        flags = ["--data", str(tmp_path / saved), "--text-field", "body", "--split", "val", "--methods", "bytes",
+                 "--out", str(tmp_path / f"cli-{saved}"), "--no-progress"]
+        if saved == "saved":
+            flags += ["--val-ratio", "1/10"]
+        for extra in ([], ["--verify"]):
+            r = subprocess.run([sys.executable, "-m", "eqinfo.compress", *flags, *extra], capture_output=True, text=True)
+            assert r.returncode == 0, r.stderr
+        assert "exact" in r.stdout
+        made = tmp_path / f"cli-{saved}" / "val" / "bytes.shard"
+        assert made.read_bytes() == ref.read_bytes() and read_shard(made).n_docs == n
+        # The sidecar names the loaded Dataset: load_from_disk gives it a fingerprint of its own
+        # (the same in every process that loads the directory).
+        assert read_shard(made).meta["corpus"].startswith(f"datasets.Dataset(rows={len(ds) if saved == 'saved' else 3}, ")

@@ -4,8 +4,10 @@
     job = Job(("bytes", "equalinfo-b16-v65k"), "train", "runs/shards", Corpus("c4/en"), unit_bytes=8_000_000)
     report = run_on_ray(job, address="head:6379")     # needs eqinfo[cluster]
     report = run_batch(job, num_shards=3, shard_index=0); merge_units(job)   # no Ray
+    job = Job(("bytes",), "train", "runs/shards", datasets.load_from_disk("c4-arrow"), 8_000_000)  # a Dataset
 
-Modules: units.py (the plan: deterministic units), work.py (one unit's files and record),
+Modules: units.py (the plan: deterministic units), dataset_units.py (a datasets.Dataset as the
+corpus: row ranges, its fingerprint), work.py (one unit's files and record),
 files.py (atomic writes, streamed shards), manifest.py (manifest and merge), run.py (what
 engines share; the batch engine), ray_engine.py (Ray actors), progress.py, cli.py.
 """

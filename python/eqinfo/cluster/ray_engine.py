@@ -11,7 +11,9 @@ on (max_task_retries). A unit's result is its files (atomic, eqinfo.cluster.file
 summary; the object store carries no tokens.
 
 The output directory must be one filesystem seen by the driver and every node (NFS, Lustre, a
-cloud bucket mounted with a POSIX view); so must the corpus and the model files.
+cloud bucket mounted with a POSIX view); so must the corpus and the model files. A
+datasets.Dataset goes to the workers with the job, pickled as the paths of its memory-mapped
+files (an in-memory one is refused: eqinfo.cluster.dataset_units).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from pathlib import Path
 
 import ray
 
+from eqinfo.cluster.dataset_units import check_shippable
 from eqinfo.cluster.progress import Progress
 from eqinfo.cluster.run import Prepared, failure, prepare, report, unit_totals, verification_report
 from eqinfo.cluster.units import Source, UnitInputError, scan_source
@@ -135,8 +138,10 @@ def _run_pool(actors: list, units: list, method: str, on_result) -> None:
 
 def run_on_ray(job: Job, address: str | None = None, workers: int | None = None,
                progress: str = "bar") -> dict:
-    """Compress the job on a Ray cluster; returns the run's report (eqinfo.cluster.run)."""
+    """Compress the job on a Ray cluster; returns the run's report (eqinfo.cluster.run).
+    Raises ValueError for an in-memory Dataset (dataset_units.check_shippable), before connecting."""
     t0 = time.perf_counter()
+    check_shippable(job.corpus)
     started = connect(address)
     try:
         prep = prepare(job, scan=_ray_scan)
@@ -184,6 +189,7 @@ def run_on_ray(job: Job, address: str | None = None, workers: int | None = None,
 
 def verify_on_ray(job: Job, address: str | None = None, workers: int | None = None) -> dict:
     """Decode every unit on the cluster and compare it with its input."""
+    check_shippable(job.corpus)
     started = connect(address)
     try:
         prep = prepare(job, scan=_ray_scan)

@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from eqinfo import compress
+from eqinfo import compress, data
+from eqinfo.cluster import dataset_units
 from eqinfo.cluster import manifest as manifests
 from eqinfo.cluster.progress import Progress
 from eqinfo.cluster.units import (Plan, Source, Unit, UnitInputError, cached_plan, list_sources,
@@ -40,13 +41,19 @@ def local_scan(sources: list[Source], text_field: str, unit_bytes: int) -> list[
 
 
 def prepare(job: Job, scan: Callable = local_scan) -> Prepared:
-    """The job's plan (cached, or scanned with `scan`: sources -> scanned sources, in order),
-    its models and its settings. Raises ValueError / FileNotFoundError on bad input."""
+    """The job's plan (cached, or scanned with `scan`: sources -> scanned sources, in order; a
+    Dataset is scanned in this process), its models and its settings. Raises ValueError /
+    FileNotFoundError on bad input (dataset_units.DatasetChangedError: a resume against another
+    Dataset)."""
     job.corpus.check((job.split,))
     plan = cached_plan(job.out_dir, job.corpus, job.split, job.unit_bytes)
     if plan is None:
         sources = list_sources(job.corpus, job.split)
-        plan = make_plan(job.corpus, job.split, job.unit_bytes, scan(sources, job.corpus.text_field, job.unit_bytes))
+        if isinstance(job.corpus, data.DatasetCorpus):  # its rows are in this process: read here
+            scanned = [dataset_units.scan_dataset(s, job.corpus, job.split, job.unit_bytes) for s in sources]
+        else:
+            scanned = scan(sources, job.corpus.text_field, job.unit_bytes)
+        plan = make_plan(job.corpus, job.split, job.unit_bytes, scanned)
         save_plan(job.out_dir, plan)
     models = resolved_models(job)
     return Prepared(job, plan, models, method_settings(job, plan, models))

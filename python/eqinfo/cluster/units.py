@@ -1,16 +1,19 @@
 """Work units: a corpus cut into deterministic (source, document range) pieces, and the plan.
 
 A *source* is one file of the corpus (a .jsonl/.jsonl.gz/.parquet file, each file of a
-file-dir) or a whole directory of .txt files. Scanning a source counts its documents and cuts
-them into units of about `unit_bytes` of input (JSON lines, or text): a unit ends after the
-document that brings it to unit_bytes or more, so the cut depends only on the source's content
-and unit_bytes -- the same units on every machine, in every run. A unit is the documents
-[lo, hi) of its source (both splits: which of them a run compresses is the split rule applied to
-their *global* index, source.first_index + i, the index a single-process run reads them at).
+file-dir), a whole directory of .txt files, or the rows of a datasets.Dataset (one split of an
+eqinfo.data.DatasetCorpus: eqinfo.cluster.dataset_units). Scanning a source counts its
+documents and cuts them into units of about `unit_bytes` of input (JSON lines, or text, or a
+row's text): a unit ends after the document that brings it to unit_bytes or more, so the cut
+depends only on the source's content and unit_bytes -- the same units on every machine, in
+every run. A unit is the documents [lo, hi) of its source (both splits: which of them a run
+compresses is the split rule applied to their *global* index, source.first_index + i, the index
+a single-process run reads them at; a Dataset's row index).
 
 The plan (sources in corpus order, their units) is cached as JSON in the run's unit directory,
-keyed by each source's size and mtime and by unit_bytes and the text field, so a resumed run
-(or every shard of a batch run) need not scan the corpus again.
+keyed by each source's size and mtime (a Dataset: its row count and fingerprint) and by
+unit_bytes and the text field, so a resumed run (or every shard of a batch run) need not scan
+the corpus again.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from eqinfo import data
-from eqinfo.cluster import files
+from eqinfo.cluster import dataset_units, files
 from eqinfo.compress import directory_sha256
 
 PLAN_VERSION = 1
@@ -29,15 +32,17 @@ DEFAULT_UNIT_BYTES = 8_000_000
 class Source:
     path: str            # absolute
     rel: str             # its path in a file-dir corpus ("" for a single source)
-    fmt: str             # "jsonl", "parquet" or "text-dir" (data.source_documents)
-    size: int
-    mtime_ns: int
-    sha256: str = ""     # full hex digest of the file ("" for a text-dir: hashed as today)
+    fmt: str             # "jsonl", "parquet", "text-dir" (data.source_documents) or "dataset"
+    size: int            # bytes (a Dataset: its rows)
+    mtime_ns: int        # (a Dataset: 0)
+    sha256: str = ""     # full hex digest of the file ("" for a text-dir: hashed as today; a
+                         # Dataset: data.DatasetSource.sha256 of its rows, 16 hex digits)
     documents: int = 0   # all its documents, both splits
     first_index: int = 0  # global index of its document 0
     cuts: tuple = ()     # unit boundaries: (0, c1, ..., documents)
     unit_raw_bytes: tuple = ()  # input bytes of each unit
     error: str = ""      # why it could not be scanned (unreadable, damaged): it has no units
+    fingerprint: str = ""  # a Dataset's datasets fingerprint (its identity for resume); "" for files
 
 
 @dataclass(frozen=True)
@@ -99,8 +104,10 @@ class Plan:
         return cls(d["root"], d["split"], d["split_rule"], d["text_field"], d["unit_bytes"], sources)
 
 
-def list_sources(corpus: data.Corpus, split: str) -> list[Source]:
+def list_sources(corpus: data.Corpus | data.DatasetCorpus, split: str) -> list[Source]:
     """The sources of a split, in corpus order, not yet scanned."""
+    if isinstance(corpus, data.DatasetCorpus):
+        return [dataset_units.dataset_source(corpus, split)]
     root = corpus.source(split).resolve()
     fmt = data.corpus_format(root)
     paths = [(f, f.relative_to(root).as_posix()) for f in data.corpus_files(root)] if fmt == "file-dir" else [(root, "")]
@@ -120,6 +127,15 @@ def scan_source(source: Source, text_field: str, unit_bytes: int) -> Source:
     except (ValueError, OSError, ImportError) as e:
         # Reported with the run's failures; the other sources' units still run.
         return Source(source.path, source.rel, source.fmt, source.size, source.mtime_ns, error=str(e))
+    cuts, raw = cut(sizes, unit_bytes)
+    sha = "" if source.fmt == "text-dir" else files.sha256_file(path)
+    return Source(source.path, source.rel, source.fmt, source.size, source.mtime_ns, sha,
+                  len(sizes), 0, cuts, raw)
+
+
+def cut(sizes: list[int], unit_bytes: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """(unit boundaries (0, c1, ..., len(sizes)), input bytes of each unit) of documents of these
+    sizes: a unit ends after the document that brings it to unit_bytes or more."""
     cuts, raw, acc = [0], [], 0
     for i, n in enumerate(sizes):
         acc += n
@@ -130,9 +146,7 @@ def scan_source(source: Source, text_field: str, unit_bytes: int) -> Source:
     if cuts[-1] != len(sizes):
         cuts.append(len(sizes))
         raw.append(acc)
-    sha = "" if source.fmt == "text-dir" else files.sha256_file(path)
-    return Source(source.path, source.rel, source.fmt, source.size, source.mtime_ns, sha,
-                  len(sizes), 0, tuple(cuts), tuple(raw))
+    return tuple(cuts), tuple(raw)
 
 
 def _document_sizes(path: Path, fmt: str, text_field: str) -> list[int]:
@@ -143,23 +157,28 @@ def _document_sizes(path: Path, fmt: str, text_field: str) -> list[int]:
     return [len(rec()[text_field].encode("utf-8")) for _, rec in data.source_documents(path, fmt, text_field)]
 
 
-def make_plan(corpus: data.Corpus, split: str, unit_bytes: int, scanned: list[Source]) -> Plan:
+def make_plan(corpus: data.Corpus | data.DatasetCorpus, split: str, unit_bytes: int, scanned: list[Source]) -> Plan:
     """The plan from scanned sources (in corpus order): their global first indices."""
     out, first = [], 0
     for s in scanned:
         out.append(Source(**{**asdict(s), "first_index": first}))
         first += s.documents
-    return Plan(str(corpus.source(split).resolve()), split, corpus.split_rule, corpus.text_field,
-                unit_bytes, tuple(out))
+    return Plan(_root(corpus, split), split, corpus.split_rule, corpus.text_field, unit_bytes, tuple(out))
+
+
+def _root(corpus, split: str) -> str:
+    source = corpus.source(split)
+    return str(source) if isinstance(corpus, data.DatasetCorpus) else str(source.resolve())
 
 
 def plan_path(out_dir: str | Path, split: str) -> Path:
     return Path(out_dir) / split / "units" / "plan.json"
 
 
-def cached_plan(out_dir, corpus: data.Corpus, split: str, unit_bytes: int) -> Plan | None:
+def cached_plan(out_dir, corpus: data.Corpus | data.DatasetCorpus, split: str, unit_bytes: int) -> Plan | None:
     """The cached plan if it was made from these sources (same size and mtime each), unit_bytes,
-    split rule and text field; else None."""
+    split rule and text field; else None. A plan made from a Dataset with another fingerprint
+    is refused (dataset_units.DatasetChangedError), not replaced."""
     path = plan_path(out_dir, split)
     if not path.exists():
         return None
@@ -168,8 +187,10 @@ def cached_plan(out_dir, corpus: data.Corpus, split: str, unit_bytes: int) -> Pl
         plan = Plan.from_json(json.loads(path.read_text()))
     except (ValueError, KeyError, TypeError):
         return None
-    now = [(s.path, s.size, s.mtime_ns) for s in list_sources(corpus, split)]
-    was = [(s.path, s.size, s.mtime_ns) for s in plan.sources]
+    sources = list_sources(corpus, split)
+    dataset_units.check_same_dataset(path, plan, sources)
+    now = [(s.path, s.size, s.mtime_ns, s.fingerprint) for s in sources]
+    was = [(s.path, s.size, s.mtime_ns, s.fingerprint) for s in plan.sources]
     same = (now == was and plan.unit_bytes == unit_bytes and plan.split == split
             and plan.split_rule == corpus.split_rule and plan.text_field == corpus.text_field)
     return plan if same else None
@@ -185,15 +206,21 @@ class UnitInputError(ValueError):
     """A unit whose input cannot be read (unreadable file, invalid JSON line): file and line."""
 
 
-def unit_documents(plan: Plan, unit: Unit) -> tuple[list[bytes], list[int]]:
+def unit_documents(plan: Plan, unit: Unit, corpus=None) -> tuple[list[bytes], list[int]]:
     """The split's documents of the unit as UTF-8 (and their global indices), in order.
 
     Only these documents are held in memory: about unit_bytes. A source that cannot be read,
     or a line that is not a JSON object with the text field, raises UnitInputError naming the
-    file and line."""
+    file and line. corpus: the job's corpus, which a Dataset source reads its rows from (a file
+    source is read at its path)."""
     src = plan.sources[unit.source]
-    docs, ids, seen = [], [], 0
     selected = plan.selector()
+    if src.fmt == "dataset":
+        texts = dataset_units.unit_rows(corpus, plan, unit)
+        ids = [src.first_index + i for i in range(unit.lo, unit.hi)]
+        keep = [(t, g) for t, g in zip(texts, ids) if selected(g)]
+        return [t.encode("utf-8") for t, _ in keep], [g for _, g in keep]
+    docs, ids, seen = [], [], 0
     try:
         for i, record in data.source_documents(Path(src.path), src.fmt, plan.text_field):
             if i < unit.lo:

@@ -31,11 +31,12 @@ from eqinfo.registry import Method, lookup
 
 @dataclass(frozen=True)
 class Job:
-    """What to make: the methods' shards of one split of a corpus, under out_dir."""
+    """What to make: the methods' shards of one split of a corpus, under out_dir. corpus: a
+    data.Corpus, or a datasets.Dataset / DatasetDict / data.DatasetCorpus (data.as_corpus)."""
     methods: tuple[str, ...]
     split: str
     out_dir: str
-    corpus: data.Corpus
+    corpus: data.Corpus | data.DatasetCorpus
     unit_bytes: int
     threads: int = 1                       # C++ threads per worker process
     models: dict = field(default_factory=dict)  # m1 / static / sentencepiece paths (None: defaults)
@@ -48,6 +49,7 @@ class Job:
         if not 1 <= self.threads <= 256:
             raise ValueError(f"threads must be in [1, 256], got {self.threads}")
         object.__setattr__(self, "methods", tuple(lookup(m).name for m in dict.fromkeys(self.methods)))
+        object.__setattr__(self, "corpus", data.as_corpus(self.corpus))
         if not self.methods:
             raise ValueError("no methods given")
 
@@ -129,7 +131,7 @@ class UnitCompressor:
             else:
                 todo.append(m)
         if todo:
-            docs, ids = unit_documents(self.plan, unit)
+            docs, ids = unit_documents(self.plan, unit, self.job.corpus)
             tokens = self._encode(docs, set(todo))
             for m in todo:
                 records[m] = self._write(unit, m, tokens[m], docs, ids, time.perf_counter() - t0)
@@ -172,7 +174,7 @@ class UnitCompressor:
     def verify(self, unit: Unit) -> dict:
         """Decode every method's unit shard and compare each document with its input text:
         {"unit", "mismatched": {method: [(global id, why)]}, "missing": [methods]}."""
-        docs, ids = unit_documents(self.plan, unit)
+        docs, ids = unit_documents(self.plan, unit, self.job.corpus)
         mismatched, missing = {}, []
         for m, path in self.outputs(unit).items():
             if finished(path, self.settings[m]) is None:
