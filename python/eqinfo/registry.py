@@ -166,12 +166,12 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
            self_delimiting=True, bit_stream=False, measured_bytes_per_token={None: 3.07},
            eos_token_id=1),  # sentencepiece_method.EOS_ID
     # AC compresses whole documents with M1: quadratic in their length with m1-3m (format v1, ~0.3
-    # KB/s on 12 KB documents, the rate below), linear with the bundled m1-v2 (a 256-position span;
-    # ~3 KB/s per core on the loaded machine, docs/performance.md). The rate stays m1-3m's until
-    # the experiment is re-measured with m1-v2.
+    # KB/s on 12 KB documents), linear with the bundled m1-v2 (a 256-position span): 2.3 KB/s per
+    # worker on the validation split (benchmarks/cluster_identity.py, docs/cluster.md; loaded
+    # 2-core machine), the rate below.
     Family("ac", "AC", factory="ac", model="m1", color="tab:red", self_delimiting=False,
            bit_stream=True, token_bits=_BOTH_VOCABULARIES, measured_bytes_per_token={None: 1.96},
-           compress_bytes_per_s=300),
+           compress_bytes_per_s=2_300),
     Family("staticac", "StaticAC", factory="staticac", model="static", color="tab:purple",
            self_delimiting=False, bit_stream=True, token_bits=_BOTH_VOCABULARIES,
            measured_bytes_per_token={None: 1.61}),
