@@ -20,7 +20,6 @@ on one core (AC, with no windows, ~8 minutes), twice (single and Ray). The suite
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import shutil
 import sys
@@ -31,14 +30,6 @@ from pathlib import Path
 HOW_MADE = ("threads", "wall_seconds")  # sidecar fields that differ by construction
 
 
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def sidecar(path: Path) -> dict:
     meta = json.loads(Path(f"{path}.json").read_text())
     for k in HOW_MADE:
@@ -47,10 +38,11 @@ def sidecar(path: Path) -> dict:
 
 
 def compare(single_dir: Path, ray_dir: Path, methods, units: int) -> list[dict]:
+    from eqinfo.data import file_sha256
     rows = []
     for m in methods:
         a, b = single_dir / f"{m}.shard", ray_dir / f"{m}.shard"
-        sa, sb = sha256(a), sha256(b)
+        sa, sb = file_sha256(a), file_sha256(b)
         meta = json.loads(Path(f"{a}.json").read_text())
         same_sidecar = sidecar(a) == sidecar(b)
         rows.append({"method": m, "units": units, "documents": meta["documents"], "bytes_in": meta["bytes_in"],

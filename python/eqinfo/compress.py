@@ -81,15 +81,7 @@ def corpus_sha256(path: Path) -> str:
                 h.update(f.stat().st_size.to_bytes(8, "little") + f.read_bytes())
             _sha_cache[key] = h.hexdigest()[:16]
         return _sha_cache[key]
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _sha_cache:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _sha_cache[key] = h.hexdigest()[:16]
-    return _sha_cache[key]
+    return file_sha256(path)[:16]
 
 
 def file_sha256(path: Path) -> str:
@@ -97,11 +89,8 @@ def file_sha256(path: Path) -> str:
     st = Path(path).stat()
     key = ("file", str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
     if key not in _sha_cache:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        _sha_cache[key] = h.hexdigest()
+        from eqinfo import data
+        _sha_cache[key] = data.file_sha256(path)
     return _sha_cache[key]
 
 

@@ -534,7 +534,8 @@ def encode_document(text: str) -> np.ndarray:
     return out
 
 
-def _file_sha256(path: Path) -> str:
+def file_sha256(path: str | Path) -> str:
+    """The sha256 (hex) of one file, read in 1 MiB blocks: the package's one definition of it."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -553,7 +554,7 @@ def load_split(path: str | Path | None = None, split: str = "train",
     run). cache_dir=None disables the cache. langs: as in iter_documents.
     """
     path = Path(path) if path is not None else default_data_path()
-    key = f"{_file_sha256(path)[:16]}_{split}" + ("" if langs is None else "_" + "+".join(langs))
+    key = f"{file_sha256(path)[:16]}_{split}" + ("" if langs is None else "_" + "+".join(langs))
     if cache_dir is not None:
         cache_dir = Path(cache_dir)
         f_sym, f_off = cache_dir / f"{key}_symbols.npy", cache_dir / f"{key}_starts.npy"

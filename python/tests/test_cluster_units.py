@@ -29,6 +29,21 @@ def reference(tmp: Path, corpus, methods, split="train") -> Path:
     return tmp / "single" / split
 
 
+def run_shard_processes(common: list, k: int) -> list[dict]:
+    """`eqinfo-compress COMMON --num-shards k --shard-index i --json` for every i, as k processes
+    at once (a batch scheduler's array job); their JSON reports, in shard order."""
+    procs = [subprocess.Popen([sys.executable, "-m", "eqinfo.compress", *map(str, common),
+                               "--num-shards", str(k), "--shard-index", str(i), "--json"],
+                              env=env_for_ray(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(k)]
+    reports = []
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err
+        reports.append(json.loads(out))
+    return reports
+
+
 def test_streamed_writer_writes_the_bytes_of_write_shard(tmp_path):
     rng = np.random.default_rng(0)
     docs = [rng.integers(0, 300, size=n).astype(np.uint16) for n in (0, 5, 1, 0, 17)]
@@ -128,15 +143,7 @@ def test_batch_shards_as_processes_then_merge_equal_single_process(tmp_path):
               "--unit-bytes", 900, "--no-progress"]
     early = compress_cli(*common, "--merge", check=False)  # nothing made yet: says what is missing
     assert early.returncode == 1 and "units missing" in early.stderr
-    procs = [subprocess.Popen([sys.executable, "-m", "eqinfo.compress", *map(str, common),
-                               "--num-shards", "3", "--shard-index", str(i), "--json"],
-                              env=env_for_ray(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(3)]
-    reports = []
-    for p in procs:
-        out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err
-        reports.append(json.loads(out))
+    reports = run_shard_processes(common, 3)
     assert sorted(sum(([u for u in range(r["units"]) if u % 3 == r["shard_index"]] for r in reports), [])) == \
         list(range(reports[0]["units"]))
     assert sum(r["computed"] for r in reports) == reports[0]["units"]
@@ -315,15 +322,7 @@ def test_batch_shards_of_a_saved_dataset_then_merge_equal_single_process(tmp_pat
     single = ["--data", d, "--split", split, "--methods", ",".join(methods), "--no-progress", *extra]
     compress_cli(*single, "--out", tmp_path / "single")  # single-process eqinfo-compress reads it too
     common = single + ["--out", tmp_path / "b", "--unit-bytes", 500]
-    procs = [subprocess.Popen([sys.executable, "-m", "eqinfo.compress", *map(str, common),
-                               "--num-shards", "3", "--shard-index", str(i), "--json"],
-                              env=env_for_ray(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for i in range(3)]
-    reports = []
-    for p in procs:
-        out, err = p.communicate(timeout=600)
-        assert p.returncode == 0, err
-        reports.append(json.loads(out))
+    reports = run_shard_processes(common, 3)
     assert sum(r["computed"] for r in reports) == reports[0]["units"] > 3
     merged = json.loads(compress_cli(*common, "--merge", "--json").stdout)
     assert merged["complete"] and merged["computed"] == 0

@@ -94,8 +94,8 @@ def self_test(im, P: int) -> dict:
 
 
 def training_info(weights: Path | None, ckpt: dict | None, data_path: Path) -> dict:
-    from ..data import VAL_EVERY, _file_sha256
-    info = {"data_file": data_path.name, "data_sha256": _file_sha256(data_path),
+    from ..data import VAL_EVERY, file_sha256
+    info = {"data_file": data_path.name, "data_sha256": file_sha256(data_path),
             "split": f"document on 0-based line i is validation iff i % {VAL_EVERY} == 0, else train"}
     if ckpt is not None:
         info.update(step=int(ckpt["step"]),

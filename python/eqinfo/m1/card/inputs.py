@@ -102,10 +102,10 @@ def corpus_facts(data_path: Path, export_sha256: str | None) -> dict:
     """The card's Data section: the corpus file, its sha256 (SOURCES.md's, checked against the
     file when it is here, else computed; `export_sha256` is what the export recorded), the split
     rule and, when the file is here, the train and validation sizes."""
-    from ...data import VAL_EVERY, _file_sha256, load_split
+    from ...data import VAL_EVERY, file_sha256, load_split
     sources_md = data_path.parent / "SOURCES.md"
     sha = sources_sha256(sources_md, data_path.name)
-    actual = _file_sha256(data_path) if data_path.exists() else None
+    actual = file_sha256(data_path) if data_path.exists() else None
     if sha is None:
         sha, note = actual, "(computed)"
     else:
