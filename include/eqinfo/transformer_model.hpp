@@ -226,7 +226,7 @@ class TransformerModel {
     if (!use_prefix_ || prefix_ == nullptr || pos > 2 || !starts_with_eos(c)) return false;
     if (pos < 2) return true;
     if (pos < c.length || pos - c.length >= c.pending.size()) return false;
-    const Symbol second = c.length >= 2 ? c.second : pos - c.length >= 1 ? c.pending[1 - c.length] : kEos;
+    const Symbol second = c.length == 2 ? c.second : c.pending[1 - c.length];  // position 1: run, or queued before 2
     return find_pair(second, c.pending[pos - c.length]) != nullptr;
   }
   // Window states at position 2 the pair memo keeps now (m1/pair_memo.hpp), for tests and benchmarks.
