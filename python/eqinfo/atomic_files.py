@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 
-def fsync_dir(path: str | Path) -> None:
-    """Makes a rename in directory `path` durable."""
+def fsync_path(path: str | Path) -> None:
+    """fsync of a file (its bytes durable) or of a directory (a rename in it durable)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -32,12 +32,7 @@ def fsync_dir(path: str | Path) -> None:
         os.close(fd)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+fsync_dir = fsync_path  # the name the cluster files use
 
 
 @contextmanager
@@ -50,12 +45,12 @@ def replacing(path: str | Path) -> Iterator[Path]:
     tmp = path.with_name(f"{path.name}.tmp.{socket.gethostname()}.{os.getpid()}")
     try:
         yield tmp
-        _fsync_file(tmp)
+        fsync_path(tmp)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 def write_atomic(path: str | Path, chunks: Iterable[bytes]) -> str:
