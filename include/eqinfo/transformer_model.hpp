@@ -223,11 +223,10 @@ class TransformerModel {
   // cache instead of running it: the one rule forward() follows and the benchmarks count by.
   // Positions 0 and 1 always; position 2 when the pair memo holds its two bytes.
   [[nodiscard]] bool copies_prefix_row(const Context& c, std::size_t pos) const {
-    if (!use_prefix_ || prefix_ == nullptr || pos > 2 || !starts_with_eos(c)) return false;
-    if (pos < 2) return true;
-    if (pos < c.length || pos - c.length >= c.pending.size()) return false;
-    const Symbol second = c.length == 2 ? c.second : c.pending[1 - c.length];  // position 1: run, or queued before 2
-    return find_pair(second, c.pending[pos - c.length]) != nullptr;
+    if (pos < c.length || pos - c.length >= c.pending.size()) return false;  // not queued
+    const Symbol second = pos != 2 ? 0 : c.length == 2 ? c.second : c.pending[1 - c.length];  // position 1: run, or queued before 2
+    const auto kind = row_source(c, pos, second, c.pending[pos - c.length], use_prefix_ && prefix_ != nullptr).kind;
+    return kind == RowSource::kPrefixCache || kind == RowSource::kPairMemo;
   }
   // Window states at position 2 the pair memo keeps now (m1/pair_memo.hpp), for tests and benchmarks.
   [[nodiscard]] std::size_t prefix_pairs_kept() const { return pairs_->size(); }
@@ -405,6 +404,21 @@ class TransformerModel {
         c, 2, [&](std::size_t li) { return &state.keys[li * d]; }, [&](std::size_t li) { return &state.values[li * d]; }, state.table, table);
   }
 
+  // Where queued position `pos` of c, holding `symbol`, comes from, given the symbol at its
+  // position 1 (`second`): the one rule forward() follows and copies_prefix_row() reports.
+  // A window's positions 0 and 1 are the same for every window (PrefixCache); its position 2
+  // is copied when a window met the same two bytes before, else run and then kept (PairState).
+  struct RowSource {
+    enum Kind { kCompute, kComputeAndKeep, kPrefixCache, kPairMemo } kind;
+    const PairState* pair = nullptr;  // kPairMemo: the state copied
+  };
+  RowSource row_source(const Context& c, std::size_t pos, Symbol second, Symbol symbol, bool use_prefix) const {
+    if (!use_prefix || pos > 2 || !starts_with_eos(c)) return {RowSource::kCompute};
+    if (pos < 2) return {RowSource::kPrefixCache};
+    if (const PairState* state = find_pair(second, symbol)) return {RowSource::kPairMemo, state};
+    return {RowSource::kComputeAndKeep};
+  }
+
   // One queued position of one context.
   struct Row {
     Context* ctx;
@@ -472,18 +486,14 @@ class TransformerModel {
         Table* table = c->each ? &c->tables[i] : last ? &c->table : nullptr;
         const std::size_t pos = c->length + i;
         if (pos == 1) c->second = c->pending[i];
-        const bool window = use_prefix && pos <= 2 && starts_with_eos(*c);
-        if (window && pos < 2) {  // the same for every context: copied (PrefixCache)
-          install_prefix_row(*c, pos, c->pending[i], table);
-          continue;
+        const RowSource source = row_source(*c, pos, c->second, c->pending[i], use_prefix);
+        switch (source.kind) {
+          case RowSource::kPrefixCache: install_prefix_row(*c, pos, c->pending[i], table); break;
+          case RowSource::kPairMemo: install_pair_row(*c, *source.pair, table); break;
+          case RowSource::kCompute:
+          case RowSource::kComputeAndKeep:
+            rows.push_back({c, pos, c->pending[i], table, source.kind == RowSource::kComputeAndKeep && table != nullptr});
         }
-        if (window) {  // pos == 2: copied if a window met these two bytes before (PairState)
-          if (const PairState* state = find_pair(c->second, c->pending[i])) {
-            install_pair_row(*c, *state, table);
-            continue;
-          }
-        }
-        rows.push_back({c, pos, c->pending[i], table, window && table != nullptr});
       }
     if (!rows.empty()) compute_rows<Backend>(batch);
     for (const Row& r : rows)
