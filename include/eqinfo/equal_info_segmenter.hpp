@@ -50,9 +50,12 @@ class EqualInfoDocumentEncoder {
     start_window();
   }
 
-  typename M::Context& queue() {
+  // `sharing`: how many documents' rows the coming model call carries (lockstep), which the
+  // schedule sizes the chunk by.
+  typename M::Context& queue(std::size_t sharing = 1) {
     // Tables for offering next_ .. end_-1 need the symbols up to end_-2 run.
-    end_ = std::min(next_ + chunk_, n_);
+    const std::size_t chunk = first_call_ ? Schedule::first_chunk(offered_, sharing) : Schedule::later_chunk(offered_, sharing);
+    end_ = std::min(next_ + chunk, n_);
     for (; queued_ + 1 < end_; ++queued_) model_->advance(ctx_, symbol_at(queued_));
     return ctx_;
   }
@@ -72,7 +75,7 @@ class EqualInfoDocumentEncoder {
         start_window();
         return false;
       }
-    chunk_ = Schedule::later_chunk(offered_);
+    first_call_ = false;
     return false;
   }
 
@@ -94,7 +97,7 @@ class EqualInfoDocumentEncoder {
     for (std::size_t i = group_start_; i < pos_; ++i) model_->advance(ctx_, symbol_at(i));
     window_.begin();
     next_ = queued_ = pos_;
-    chunk_ = Schedule::first_chunk(offered_);
+    first_call_ = true;
   }
 
   void count_window() {
@@ -115,7 +118,7 @@ class EqualInfoDocumentEncoder {
   std::size_t offered_ = 0;      // symbols the last window was offered (the schedule's `expected`)
   std::size_t next_ = 0;         // next symbol to offer
   std::size_t queued_ = 0;       // next symbol to queue
-  std::size_t chunk_ = 0;        // offers of the current chunk
+  bool first_call_ = true;       // the next queue() is the current window's first
   std::size_t end_ = 0;          // the current chunk offers next_ .. end_-1
 };
 

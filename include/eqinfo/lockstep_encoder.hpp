@@ -5,7 +5,8 @@
 // is EqualInfoDocumentEncoder) with
 //   DocEncoder(const M& model);
 //   void start(std::string_view document);
-//   typename M::Context& queue();     // queue the next chunk's symbols; returns context()
+//   typename M::Context& queue(std::size_t sharing);  // queue the next chunk's symbols for a call
+//                                     // that carries `sharing` documents; returns context()
 //   typename M::Context& context();
 //   bool consume(std::span<const Table> tables, BitVector& out);  // true: document done
 //   const WindowStats& stats() const; // of the document since start()
@@ -66,7 +67,7 @@ void encode_lockstep(const M& model, std::span<const std::string_view> docs, std
   WindowStats total;
   while (!active.empty()) {
     batch.clear();
-    for (std::size_t i : active) batch.push_back(&lane[i].queue());
+    for (std::size_t i : active) batch.push_back(&lane[i].queue(active.size()));
     run_queued(model, std::span<typename M::Context* const>(batch));
     std::size_t kept = 0;
     for (std::size_t i : active) {

@@ -88,11 +88,12 @@ std::span<const FrequencyTable<M::kFrequencyBits>> queued_tables(const M& model,
 }
 
 // How a driver of look-ahead sizes its model calls: a schedule has
-//   static std::size_t first_chunk(std::size_t expected);  // offers in a window's first call
-//   static std::size_t later_chunk(std::size_t expected);  // ... in each later call
-//   static constexpr std::size_t kFirstWindowOffers;       // `expected` for a document's first window
-//   static constexpr std::size_t kLanes;                   // documents encoded in lockstep
-// where `expected` is how many symbols the previous window was offered.  The
+//   static std::size_t first_chunk(std::size_t expected, std::size_t sharing);  // offers in a window's first call
+//   static std::size_t later_chunk(std::size_t expected, std::size_t sharing);  // ... in each later call
+//   static constexpr std::size_t kFirstWindowOffers;  // `expected` for a document's first window
+//   static constexpr std::size_t kLanes;              // documents encoded in lockstep
+// where `expected` is how many symbols the previous window was offered and
+// `sharing` how many documents' rows the call carries (1 alone).  The
 // schedule changes how many rows each call runs, never a table, so it is a
 // model's speed tuning, declared next to the model as
 // `using LookaheadSchedule = ...;` (M1: m1/encode_schedule.hpp).
@@ -101,8 +102,8 @@ std::span<const FrequencyTable<M::kFrequencyBits>> queued_tables(const M& model,
 // one table per call), and the default for a look-ahead model that declares
 // no schedule: one offer per call, one document at a time.
 struct OneSymbolSchedule {
-  static constexpr std::size_t first_chunk(std::size_t) noexcept { return 1; }
-  static constexpr std::size_t later_chunk(std::size_t) noexcept { return 1; }
+  static constexpr std::size_t first_chunk(std::size_t, std::size_t) noexcept { return 1; }
+  static constexpr std::size_t later_chunk(std::size_t, std::size_t) noexcept { return 1; }
   static constexpr std::size_t kFirstWindowOffers = 1;
   static constexpr std::size_t kLanes = 1;
 };
