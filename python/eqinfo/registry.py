@@ -48,7 +48,7 @@ class Family:
     token_bits: tuple[int | None, ...] = (None,)  # N of its methods; (None,): its own vocabulary
     # For the cost estimate (eqinfo.experiment.scales.estimate): bytes/token at N = 8 (a 16-bit
     # token holds twice as many bytes) by window bits (None: no windows), measured at the small
-    # scale (docs/results/small/results.json: final bundled M1, validation sample).
+    # scale (its validation shards, 99,839 bytes; M1 methods with the bundled m1-v2).
     measured_bytes_per_token: Mapping[int | None, float] = field(default_factory=dict)
     # M1 compression speed per core, bytes/s, for the cost estimate (one pass serves every N);
     # None: negligible next to M2 training (no M1).
@@ -170,7 +170,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     # worker on the validation split (benchmarks/cluster_identity.py, docs/cluster.md; loaded
     # 2-core machine), the rate below.
     Family("ac", "AC", factory="ac", model="m1", color="tab:red", self_delimiting=False,
-           bit_stream=True, token_bits=_BOTH_VOCABULARIES, measured_bytes_per_token={None: 1.96},
+           bit_stream=True, token_bits=_BOTH_VOCABULARIES, measured_bytes_per_token={None: 4.36},
            compress_bytes_per_s=2_300),
     Family("staticac", "StaticAC", factory="staticac", model="static", color="tab:purple",
            self_delimiting=False, bit_stream=True, token_bits=_BOTH_VOCABULARIES,
@@ -178,13 +178,14 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     # The paper's GZip: zlib level 9 with gzip framing, one stream per document.
     Family("gzip", "GZip", factory="gzip", model=None, color="tab:brown", self_delimiting=False,
            bit_stream=True, token_bits=_BOTH_VOCABULARIES, measured_bytes_per_token={None: 2.48}),
-    # Compression: the lockstep corpus encode, 47.5 KB/s per core (docs/performance.md), about
-    # 40 KB/s as eqinfo-compress sees it on a shared machine.
+    # Compression: the lockstep corpus encode, ~21 KB/s per core with m1-v2 on the 2-core AVX2
+    # machine of docs/performance.md ("The look-ahead schedule"; 47.5 KB/s on the AVX-512 Zen 5
+    # of earlier sessions), about 20 KB/s as eqinfo-compress sees it on a shared machine.
     Family("equalinfo", "EqualInfoAC", factory="equalinfo", model="m1", color="tab:blue",
            self_delimiting=True, bit_stream=True, windows=(16, 24, 32, 64, 128),
            token_bits=_BOTH_VOCABULARIES,
-           measured_bytes_per_token={16: 1.94, 24: 2.50, 32: 2.80, 64: 3.31, 128: 3.63},
-           compress_bytes_per_s=40_000),
+           measured_bytes_per_token={16: 1.87, 24: 2.46, 32: 2.77, 64: 3.29, 128: 3.64},
+           compress_bytes_per_s=20_000),
 )}
 
 
