@@ -166,13 +166,16 @@ inline constexpr std::size_t kMaxBlockPanels = 4;  // 4 rows × 64 outputs
 // iteration, and copies every other accumulator after its add: the
 // store-to-load trip through memory is loop-carried, and held the kernel at
 // ~0.40 of the core's peak at every row count.  The product and its sum as
-// one asm statement (accumulator tied in place, "+x"; the product in a
-// scratch register) leave the compiler nothing to spill or copy, as with
-// vpdpwssd above.
+// one asm statement (accumulator tied in place, "+x") leave nothing to spill.
+// The product goes to a fixed scratch register, ymm15, declared clobbered:
+// given it as an output operand instead ("=&x"), GCC swapped it with the
+// accumulator and copied the sum back after every add (9 vmovdqa in the
+// 4-row loop's 33 instructions; 24 without them, and the 2-64-row products
+// x1.3-1.6 faster, docs/performance.md).  Reusing one register costs nothing:
+// the core renames it per instruction.
 inline __m256i madd_add(__m256i acc, __m256i x, __m256i w) noexcept {
-#if defined(__GNUC__)
-  __m256i product;
-  asm("vpmaddwd {%3, %2, %1|%1, %2, %3}\n\tvpaddd {%1, %0, %0|%0, %0, %1}" : "+x"(acc), "=&x"(product) : "x"(x), "x"(w));
+#if defined(__GNUC__) && defined(__x86_64__)  // ymm15 exists in 64-bit mode only
+  asm("vpmaddwd {%2, %1, %%ymm15|ymm15, %1, %2}\n\tvpaddd {%%ymm15, %0, %0|%0, %0, ymm15}" : "+x"(acc) : "x"(x), "x"(w) : "xmm15");
   return acc;
 #else
   return _mm256_add_epi32(acc, _mm256_madd_epi16(x, w));
