@@ -218,7 +218,6 @@ void BM_EncodeLockstep(benchmark::State& state, std::size_t documents, std::size
     const WrappedModel<false> counting_needed(*m, &needed);
     EqualInfoSegmenter<WrappedModel<false>, kWindowBits>(counting_needed).encode_documents(docs, outs, &stats);
     const WrappedModel<true> counting_run(*m, &run);
-    for (auto& o : outs) o = BitVector{};
     EqualInfoSegmenter<WrappedModel<true>, kWindowBits>(counting_run).encode_documents(docs, outs, nullptr, lanes);
   }
   const EqualInfoSegmenter<Tm, kWindowBits> seg(*m);

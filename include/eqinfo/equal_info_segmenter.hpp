@@ -52,7 +52,7 @@ class EqualInfoDocumentEncoder {
 
   // `sharing`: how many documents' rows the coming model call carries (lockstep), which the
   // schedule sizes the chunk by.
-  typename M::Context& queue(std::size_t sharing = 1) {
+  typename M::Context& queue(std::size_t sharing) {
     // Tables for offering next_ .. end_-1 need the symbols up to end_-2 run.
     const std::size_t chunk = first_call_ ? Schedule::first_chunk(offered_, sharing) : Schedule::later_chunk(offered_, sharing);
     end_ = std::min(next_ + chunk, n_);

@@ -170,8 +170,8 @@ inline constexpr std::size_t kMaxBlockPanels = 4;  // 4 rows × 64 outputs
 // The product goes to a fixed scratch register, ymm15, declared clobbered:
 // given it as an output operand instead ("=&x"), GCC swapped it with the
 // accumulator and copied the sum back after every add (9 vmovdqa in the
-// 4-row loop's 33 instructions; 24 without them, and the 2-64-row products
-// x1.3-1.6 faster, docs/performance.md).  Reusing one register costs nothing:
+// 4-row loop's 33 instructions; 24 without them: the 2-64-row products
+// x1.0-1.2 faster in the benchmark suite, docs/performance.md).  Reusing one register costs nothing:
 // the core renames it per instruction.
 inline __m256i madd_add(__m256i acc, __m256i x, __m256i w) noexcept {
 #if defined(__GNUC__) && defined(__x86_64__)  // ymm15 exists in 64-bit mode only
