@@ -88,7 +88,7 @@ std::vector<std::int16_t> naive_attend(const Case& c) {
 // full of junk, with a guard after the d outputs that must stay untouched.
 std::vector<std::int16_t> run_attend(const Case& c, KernelKind kind) {
   std::vector<std::int16_t> a(c.d() + 8, 0x5a5a);
-  std::vector<std::int64_t> scratch(3, -77);
+  eqinfo::m1::AttentionScratch scratch{std::vector<std::int64_t>(3, -77), std::vector<std::int32_t>(5, -9)};
   eqinfo::m1::attend(c.params(), c.t, c.q.data(), eqinfo::m1::KvRows{c.keys.data(), c.values.data(), 1}, a.data(), scratch, kind);
   for (std::size_t i = c.d(); i < a.size(); ++i) CHECK(a[i] == 0x5a5a);
   a.resize(c.d());
@@ -141,9 +141,9 @@ Case equal_scores(std::vector<std::int16_t> values) {
 
 TEST_CASE("attend equals the spec's naive formulas on random shapes, scalar and SIMD", "[m1][attention]") {
   std::mt19937_64 rng(1);
-  // head_dim 1..64 covers the SIMD dot's tails (16 or 32 lanes); d <= 256.
+  // head_dim 1..128 covers the SIMD dot's tails (16 or 32 lanes) and the AVX-512 head kernel (multiples of 32).
   for (const std::size_t heads : {1, 2, 4})
-    for (const std::size_t head_dim : {1, 3, 8, 16, 17, 33, 64})
+    for (const std::size_t head_dim : {1, 3, 8, 16, 17, 32, 33, 64, 96, 128})
       for (const std::size_t t : {0, 1, 2, 5, 31, 100}) {
         const Case c = random_case(heads, head_dim, t, rng);
         INFO("heads " << heads << ", head_dim " << head_dim << ", t " << t << ", max_distance " << c.max_distance << ", shift "
@@ -181,7 +181,7 @@ TEST_CASE("A bounded span (format v2) attends to the sink and the W - 1 latest p
       }
       for (const auto kind : {KernelKind::kScalar, KernelKind::kSimd}) {
         std::vector<std::int16_t> a(d);
-        std::vector<std::int64_t> scratch;
+        eqinfo::m1::AttentionScratch scratch;
         eqinfo::m1::attend(c.params(), t, c.q.data(), KvRows{keys.data(), values.data(), base}, a.data(), scratch, kind);
         CHECK(a == expected);
       }

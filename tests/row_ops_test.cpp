@@ -76,20 +76,63 @@ TEST_CASE("rmsnorm: reciprocal (simd) == div_round (scalar), extremes included",
   }
 }
 
-TEST_CASE("logits_to_table: reciprocal (simd) == division (scalar)", "[m1][row_ops]") {
-  std::mt19937_64 rng(34);
+template <unsigned P>
+void check_tables_agree(std::mt19937_64& rng, int trials) {
   std::vector<std::int32_t> lut(1024);
   for (std::size_t f = 0; f < 1024; ++f) lut[f] = static_cast<std::int32_t>(32768.0 * std::exp2(-static_cast<double>(f) / 1024) + 0.5);
   std::vector<std::int32_t> mult(eqinfo::kAlphabetSize), acc(eqinfo::kAlphabetSize);
-  for (int trial = 0; trial < 2000; ++trial) {
+  for (int trial = 0; trial < trials; ++trial) {
     const std::int32_t spread = trial % 3 == 0 ? 100 : trial % 3 == 1 ? 100000 : 1 << 24;
+    const int shift = trial % 4 == 0 ? 0 : trial % 4 == 1 ? 1 : trial % 4 == 2 ? 20 : 31;
+    const bool ties = trial % 5 == 0;  // many equal logits: the remainder goes to the lowest index
     for (std::size_t s = 0; s < eqinfo::kAlphabetSize; ++s) {
-      mult[s] = static_cast<std::int32_t>(rng() % (1u << 20));
-      acc[s] = static_cast<std::int32_t>(rng() % (2 * static_cast<std::uint64_t>(spread) + 1)) - spread;
+      mult[s] = static_cast<std::int32_t>(rng() % (1u << 20)) * (trial % 7 == 0 && rng() % 2 ? -1 : 1);
+      acc[s] = ties ? static_cast<std::int32_t>(rng() % 3) : static_cast<std::int32_t>(rng() % (2 * static_cast<std::uint64_t>(spread) + 1)) - spread;
     }
-    eqinfo::FrequencyTable<16> want, got;
-    logits_to_table<16>(acc.data(), mult, 20, lut, want, KernelKind::kScalar);
-    logits_to_table<16>(acc.data(), mult, 20, lut, got, KernelKind::kSimd);
+    eqinfo::FrequencyTable<P> want, got;
+    logits_to_table<P>(acc.data(), mult, shift, lut, want, KernelKind::kScalar);
+    logits_to_table<P>(acc.data(), mult, shift, lut, got, KernelKind::kSimd);
     EQINFO_FAST_REQUIRE(got == want);
+  }
+}
+
+TEST_CASE("logits_to_table: reciprocal (simd) == division (scalar)", "[m1][row_ops]") {
+  std::mt19937_64 rng(34);
+  check_tables_agree<16>(rng, 4000);
+  check_tables_agree<12>(rng, 1000);
+  check_tables_agree<24>(rng, 1000);
+}
+
+TEST_CASE("F64Divisor == integer division for dividends < 2^50 and divisors in [1, 2^32)", "[m1][row_ops]") {
+  std::mt19937_64 rng(35);
+  constexpr std::uint64_t kLimit = F64Divisor::kDividendLimit;
+  const std::uint64_t divisors[] = {1, 2, 3, 255, 256, 257, 4095, 32768, 65536, (std::uint64_t{1} << 31) - 1, std::uint64_t{1} << 31,
+                                    (std::uint64_t{1} << 32) - 1};
+  for (std::uint64_t d : divisors) {
+    const F64Divisor by(d);
+    for (std::uint64_t n : {std::uint64_t{0}, d - 1, d, d + 1, kLimit - d, kLimit - 2, kLimit - 1}) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
+    for (std::uint64_t q = 0; q < kLimit / d; q += 1 + q / 3)  // around every quotient boundary on a geometric grid
+      for (std::uint64_t n : {q * d, q * d + d - 1})
+        if (n < kLimit) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
+  }
+  for (int i = 0; i < 500000; ++i) {
+    const std::uint64_t d = 1 + (rng() >> (32 + rng() % 32)) % (F64Divisor::kDivisorLimit - 1);
+    const std::uint64_t n = (rng() >> (rng() % 50)) % kLimit;
+    EQINFO_FAST_REQUIRE(F64Divisor(d).divide(n) == n / d);
+  }
+}
+
+TEST_CASE("isqrt_from_double == isqrt up to 2^62, squares and their neighbours included", "[m1][row_ops]") {
+  std::mt19937_64 rng(36);
+  for (std::uint64_t r = 0; r <= (std::uint64_t{1} << 31); r += 1 + r / 1000) {
+    for (std::uint64_t n : {r * r, r * r + 1, r * r + 2 * r, r * r + 2 * r + 1}) {
+      if (n > (std::uint64_t{1} << 62)) continue;
+      EQINFO_FAST_REQUIRE(isqrt_from_double(n) == isqrt(n));
+      if (n > 0) EQINFO_FAST_REQUIRE(isqrt_from_double(n - 1) == isqrt(n - 1));
+    }
+  }
+  for (int i = 0; i < 500000; ++i) {
+    const std::uint64_t n = (rng() >> (2 + rng() % 62));
+    EQINFO_FAST_REQUIRE(isqrt_from_double(n) == isqrt(n));
   }
 }

@@ -435,7 +435,7 @@ class TransformerModel {
     std::vector<std::size_t> wanted;
     std::vector<std::int32_t> x, acc;             // [R][d] residual; [R][max(3d, F, V)] accumulators
     std::vector<std::int16_t> n, q, a, hid;       // [R][d] x3, [R][F]
-    std::vector<std::int64_t> scores;             // attention scratch
+    m1::AttentionScratch scores;                  // attention scratch
   };
 
   // Position 0 of c is EOS: queued now, or run earlier (reset() queues it; nothing else should).

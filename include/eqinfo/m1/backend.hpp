@@ -4,7 +4,7 @@
 //   static void linear(const KernelLinear&, const int16_t* x, size_t rows, int32_t* acc, size_t ld_acc);
 //   static void rmsnorm(const int32_t* x, size_t d, int16_t* n);
 //   static void attend(const AttentionParams&, size_t t, const int16_t* q, const KvRows& cache,
-//                      int16_t* a, std::vector<int64_t>& scratch);
+//                      int16_t* a, AttentionScratch& scratch);
 //   template <unsigned P> static void logits_to_table(const int32_t* acc, span mult, int shift, span lut, FrequencyTable<P>&);
 // TransformerModel::forward is written once over a backend and picks one per
 // call from its KernelKind, so no operation branches on the kernel inside.
@@ -54,7 +54,7 @@ struct CpuBackend {
   }
   static void rmsnorm(const std::int32_t* x, std::size_t d, std::int16_t* n) noexcept { m1::rmsnorm<K>(x, d, n); }
   static void attend(const AttentionParams& p, std::size_t t, const std::int16_t* q, const KvRows& cache, std::int16_t* a,
-                     std::vector<std::int64_t>& scratch) {
+                     AttentionScratch& scratch) {
     m1::attend<K>(p, t, q, cache, a, scratch);
   }
   template <unsigned P>

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -21,6 +22,11 @@
 #include "eqinfo/m1/dot_kernels.hpp"
 #include "eqinfo/m1/integer_ops.hpp"
 #include "eqinfo/symbols.hpp"
+
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__) && defined(__FMA__)
+#include <immintrin.h>
+#define EQINFO_ROW_OPS_AVX512 1
+#endif
 
 namespace eqinfo::m1 {
 
@@ -87,22 +93,106 @@ class Divisor40 {
   std::uint64_t d_, inv_;
 };
 
+// floor(n / d) for n < 2^50 and 1 <= d < 2^32 in double arithmetic, for
+// the AVX-512 row steps (8 quotients per instruction, against Divisor40's
+// chain of 64-bit integer multiplies, compares and blends).  Exactness: n and
+// d are exact doubles; inv = fl(1/d) = (1/d)(1 + e1) and the product
+// fl(n · inv) = (n/d)(1 + e1)(1 + e2) with |e1|, |e2| <= 2^-53, so it is
+// within (n/d) · 2^-51.9 < 2^50 · 2^-51.9 < 0.3 of n/d and its floor q is
+// floor(n/d) - 1, floor(n/d) or floor(n/d) + 1.  The remainder n - q·d is an
+// integer of magnitude < 2d < 2^33, which the fused multiply-add computes
+// with one rounding, i.e. exactly; one step down (remainder < 0) or up
+// (remainder >= d) therefore lands on floor(n/d).  No platform rounding mode
+// or flag enters: every operation is IEEE round-to-nearest on exact inputs
+// (-ffast-math would break the argument, and the build never sets it).
+class F64Divisor {
+ public:
+  static constexpr std::uint64_t kDividendLimit = std::uint64_t{1} << 50, kDivisorLimit = std::uint64_t{1} << 32;
+
+  explicit F64Divisor(std::uint64_t d) noexcept : d_(static_cast<double>(d)), inv_(1.0 / static_cast<double>(d)) {}
+  [[nodiscard]] std::uint64_t divide(std::uint64_t n) const noexcept {
+    const double x = static_cast<double>(n);
+    double q = std::floor(x * inv_);
+    const double rem = std::fma(-q, d_, x);
+    q += rem < 0 ? -1.0 : rem >= d_ ? 1.0 : 0.0;
+    return static_cast<std::uint64_t>(q);
+  }
+#if defined(EQINFO_ROW_OPS_AVX512)
+  // Eight dividends at once (each an integer-valued double in [0, 2^50)).
+  [[nodiscard]] __m512d divide(__m512d x) const noexcept {
+    const __m512d d = _mm512_set1_pd(d_);
+    __m512d q = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(inv_)), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    const __m512d rem = _mm512_fnmadd_pd(q, d, x);
+    q = _mm512_mask_sub_pd(q, _mm512_cmp_pd_mask(rem, _mm512_setzero_pd(), _CMP_LT_OQ), q, _mm512_set1_pd(1.0));
+    q = _mm512_mask_add_pd(q, _mm512_cmp_pd_mask(rem, d, _CMP_GE_OQ), q, _mm512_set1_pd(1.0));
+    return q;
+  }
+  // clamp(div_round(a, d), -A, A) for eight int32 a with |a| · scale + d/2 < 2^50, where
+  // a is multiplied by `scale` (a power of two, exact) first: RMSNorm's x · 2^16 / r.
+  [[nodiscard]] __m256i div_round_clamped(__m256i a, double scale, std::int32_t limit) const noexcept {
+    const __m512d x = _mm512_cvtepi32_pd(_mm256_abs_epi32(a));
+    const __m512d q = divide(_mm512_fmadd_pd(x, _mm512_set1_pd(scale), _mm512_set1_pd(std::floor(d_ / 2))));
+    // Clamped while still a double: a quotient past 2^31 would not convert to int32.
+    const __m256i m = _mm512_cvttpd_epi32(_mm512_min_pd(q, _mm512_set1_pd(limit)));
+    return _mm256_sign_epi32(m, a);  // a's sign; 0 stays 0
+  }
+#endif
+
+ private:
+  double d_, inv_;
+};
+
+// isqrt(n) of integer_ops.hpp for n <= 2^62, from the double square root: fl(n) is within
+// 2^-53 of n relatively and sqrt halves that, so the estimate is within one of floor(sqrt(n))
+// (< 2^31), and one comparison each way corrects it; (r + 1)^2 <= 2^62 + 2^32 + 1 does not
+// overflow.  A few instructions against isqrt's 31 data-dependent branches.
+inline std::uint64_t isqrt_from_double(std::uint64_t n) noexcept {
+  auto r = static_cast<std::uint64_t>(std::sqrt(static_cast<double>(n)));
+  while (r * r > n) --r;
+  while ((r + 1) * (r + 1) <= n) ++r;
+  return r;
+}
+
 // RMSNorm with the gain folded into the next weights: Q.10 x [d] -> unit-RMS
 // n [d] on a 2^-8 grid.
 template <KernelKind K>
 void rmsnorm(const std::int32_t* x, std::size_t d, std::int16_t* n) noexcept {
   std::int64_t ss = 0;
-  for (std::size_t i = 0; i < d; ++i) ss += std::int64_t{x[i]} * x[i];  // < 256 * 2^46
+  std::size_t i0 = 0;
+#if defined(EQINFO_ROW_OPS_AVX512)
+  if constexpr (K == KernelKind::kSimd) {
+    // vpmuldq squares the even int32 lanes into int64 and, after a 32-bit shift, the odd ones
+    // (GCC's own loop widened first and used the slower 64-bit vpmullq).
+    __m512i sum = _mm512_setzero_si512();
+    for (; i0 + 16 <= d; i0 += 16) {
+      const __m512i v = _mm512_loadu_si512(x + i0), odd = _mm512_srli_epi64(v, 32);
+      sum = _mm512_add_epi64(sum, _mm512_add_epi64(_mm512_mul_epi32(v, v), _mm512_mul_epi32(odd, odd)));
+    }
+    ss = _mm512_reduce_add_epi64(sum);
+  }
+#endif
+  for (std::size_t i = i0; i < d; ++i) ss += std::int64_t{x[i]} * x[i];  // < 256 * 2^46
   const std::int64_t ms = std::max<std::int64_t>(ss / static_cast<std::int64_t>(d), 1);
-  const auto r = static_cast<std::int64_t>(isqrt(static_cast<std::uint64_t>(ms) << 16));  // rms * 2^8, in [256, 2^31]
+  // rms * 2^8, in [256, 2^31]; ms <= 2^46, so the argument is <= 2^62.
+  const auto root = K == KernelKind::kScalar ? isqrt(static_cast<std::uint64_t>(ms) << 16) : isqrt_from_double(static_cast<std::uint64_t>(ms) << 16);
+  const auto r = static_cast<std::int64_t>(root);
   // |x_i| · 2^16 + r / 2 < 2^39 + 2^30: inside Divisor40's range.
   if constexpr (K == KernelKind::kScalar) {
     for (std::size_t i = 0; i < d; ++i)
       n[i] = static_cast<std::int16_t>(clamp32(div_round(std::int64_t{x[i]} << 16, r), -kActivationClamp, kActivationClamp));
   } else {
-    const Divisor40 by_r(static_cast<std::uint64_t>(r));
-    for (std::size_t i = 0; i < d; ++i)
-      n[i] = static_cast<std::int16_t>(clamp32(by_r.div_round(std::int64_t{x[i]} << 16), -kActivationClamp, kActivationClamp));
+    std::size_t i = 0;
+#if defined(EQINFO_ROW_OPS_AVX512)
+    // |x_i| · 2^16 + r/2 < 2^39 + 2^30 < 2^50 and r < 2^32: F64Divisor's range.
+    const F64Divisor by_r(static_cast<std::uint64_t>(r));
+    for (; i + 8 <= d; i += 8) {
+      const __m256i xi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(n + i), _mm256_cvtepi32_epi16(by_r.div_round_clamped(xi, 65536.0, kActivationClamp)));
+    }
+#endif
+    const Divisor40 by_r40(static_cast<std::uint64_t>(r));
+    for (; i < d; ++i)
+      n[i] = static_cast<std::int16_t>(clamp32(by_r40.div_round(std::int64_t{x[i]} << 16), -kActivationClamp, kActivationClamp));
   }
 }
 
@@ -128,38 +218,90 @@ inline void add_to_residual(const std::int32_t* acc, std::size_t rows, std::size
       x[r * d + j] = clamp32(x[r * d + j] + requant(acc[r * d + j], mult[j], shift), -kResidualClamp, kResidualClamp);
 }
 
+// The last step of the frequency rule: the 2^P - Σ f_s left by the floors go to the symbol
+// with the largest e_s, the lowest such index on ties; then the table is installed.
+template <unsigned P>
+void finish_table(const std::array<std::int64_t, kAlphabetSize>& e, std::array<std::uint32_t, kAlphabetSize>& f, FrequencyTable<P>& table) {
+  std::size_t argmax = 0;
+  std::int64_t sum = 0;
+  for (std::size_t s = 0; s < kAlphabetSize; ++s) {
+    if (e[s] > e[argmax]) argmax = s;
+    sum += f[s];
+  }
+  f[argmax] += static_cast<std::uint32_t>((std::int64_t{1} << P) - sum);
+  table.set_frequencies(f);
+}
+
 // The frequency table at precision P from the output layer's accumulators
 // (one row of V = 257): logit_s = requant(acc_s, M_s, s), then the exp2 rule.
 template <unsigned P, KernelKind K>
 void logits_to_table(const std::int32_t* acc, std::span<const std::int32_t> mult, int shift, std::span<const std::int32_t> lut,
                      FrequencyTable<P>& table) {
-  std::array<std::int64_t, kAlphabetSize> logit;
-  for (std::size_t s = 0; s < kAlphabetSize; ++s) logit[s] = requant(acc[s], mult[s], shift);
+  constexpr std::size_t V = kAlphabetSize;
+  constexpr std::int64_t spare = (std::int64_t{1} << P) - static_cast<std::int64_t>(V);
+  std::array<std::int64_t, V> logit;
+  std::array<std::int64_t, V> e;
+  std::array<std::uint32_t, V> f;
+#if defined(EQINFO_ROW_OPS_AVX512)
+  if constexpr (K == KernelKind::kSimd) {
+    // The same integers eight symbols at a time (the 257th below): requant in int64 lanes
+    // (vpmuldq of the int32 accumulator and multiplier, arithmetic shift), the exp2 rule with a
+    // gathered table entry and a variable shift, and the shares through F64Divisor
+    // (e_s · spare < 2^15 · 2^24 < 2^50, E < 2^24 < 2^32: its range).
+    constexpr std::size_t kVec = (V / 8) * 8;
+    const __m512i round = _mm512_set1_epi64(shift == 0 ? 0 : std::int64_t{1} << (shift - 1));
+    const __m128i count = _mm_cvtsi32_si128(shift);
+    __m512i mx = _mm512_set1_epi64(INT64_MIN);
+    for (std::size_t s = 0; s < kVec; s += 8) {
+      const __m512i a = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + s)));
+      const __m512i m = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(mult.data() + s)));
+      const __m512i l = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), round), count);
+      _mm512_storeu_si512(logit.data() + s, l);
+      mx = _mm512_max_epi64(mx, l);
+    }
+    std::int64_t m = _mm512_reduce_max_epi64(mx);
+    for (std::size_t s = kVec; s < V; ++s) m = std::max(m, logit[s] = requant(acc[s], mult[s], shift));
+    const __m512i vm = _mm512_set1_epi64(m), low = _mm512_set1_epi64((1 << kExpLutBits) - 1), thirty_one = _mm512_set1_epi64(31);
+    __m512i sum = _mm512_setzero_si512();
+    for (std::size_t s = 0; s < kVec; s += 8) {
+      const __m512i delta = _mm512_sub_epi64(vm, _mm512_loadu_si512(logit.data() + s));
+      const __m512i whole = _mm512_srli_epi64(delta, kExpLutBits);
+      const __m512i entry = _mm512_cvtepi32_epi64(_mm512_i64gather_epi32(_mm512_and_si512(delta, low), lut.data(), 4));
+      const __m512i es = _mm512_maskz_srlv_epi64(_mm512_cmplt_epi64_mask(whole, thirty_one), entry, whole);
+      _mm512_storeu_si512(e.data() + s, es);
+      sum = _mm512_add_epi64(sum, es);
+    }
+    std::int64_t total = _mm512_reduce_add_epi64(sum);
+    for (std::size_t s = kVec; s < V; ++s) total += e[s] = exp2_neg(m - logit[s], lut);
+    const F64Divisor by_total(static_cast<std::uint64_t>(total));
+    const __m512d spare_pd = _mm512_set1_pd(static_cast<double>(spare));
+    for (std::size_t s = 0; s < kVec; s += 8) {
+      const __m512d share = by_total.divide(_mm512_mul_pd(_mm512_cvtepi64_pd(_mm512_loadu_si512(e.data() + s)), spare_pd));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(f.data() + s), _mm256_add_epi32(_mm512_cvttpd_epu32(share), _mm256_set1_epi32(1)));
+    }
+    for (std::size_t s = kVec; s < V; ++s) f[s] = static_cast<std::uint32_t>(1 + by_total.divide(static_cast<std::uint64_t>(e[s] * spare)));
+    finish_table(e, f, table);
+    return;
+  }
+#endif
+  for (std::size_t s = 0; s < V; ++s) logit[s] = requant(acc[s], mult[s], shift);
   const std::int64_t m = *std::max_element(logit.begin(), logit.end());
-  std::array<std::int64_t, kAlphabetSize> e;
   std::int64_t total = 0;
-  std::size_t argmax = 0;
-  for (std::size_t s = 0; s < kAlphabetSize; ++s) {
+  for (std::size_t s = 0; s < V; ++s) {
     e[s] = exp2_neg(m - logit[s], lut);
     total += e[s];
-    if (e[s] > e[argmax]) argmax = s;
   }
-  constexpr std::int64_t spare = (std::int64_t{1} << P) - static_cast<std::int64_t>(kAlphabetSize);
-  std::array<std::uint32_t, kAlphabetSize> f;
-  std::int64_t sum = 0;
   // e_s · spare < 2^15 · 2^24 and 2^15 <= E < 2^24: inside Divisor40's range.
   const Divisor40 by_total(static_cast<std::uint64_t>(total));
-  for (std::size_t s = 0; s < kAlphabetSize; ++s) {
+  for (std::size_t s = 0; s < V; ++s) {
     std::int64_t share;
     if constexpr (K == KernelKind::kScalar)
       share = e[s] * spare / total;
     else
       share = static_cast<std::int64_t>(by_total.divide(static_cast<std::uint64_t>(e[s] * spare)));
     f[s] = static_cast<std::uint32_t>(1 + share);
-    sum += f[s];
   }
-  f[argmax] += static_cast<std::uint32_t>((std::int64_t{1} << P) - sum);
-  table.set_frequencies(f);
+  finish_table(e, f, table);
 }
 
 // The run-time choices, for tests and tools (the model picks K once per call: m1/backend.hpp).
