@@ -232,15 +232,16 @@ class EqualInfoSegmenter {
     std::vector<char> ends_document, done;
     for (std::size_t first = 0; first < windows; first += decode_batch_) {
       const std::size_t count = std::min(decode_batch_, windows - first);
-      contexts.clear();
+      // Contexts are reused from group to group (reset keeps their caches' capacity): a new
+      // context per window cost an allocation per layer and cache, ~3 % of M1's decode time.
+      while (contexts.size() < count) contexts.push_back(model_->new_context());
       decoders.assign(count, WindowDecoder{});
       text.assign(count, std::string());
       ends_document.assign(count, 0);
       done.assign(count, 0);
       active.clear();
       for (std::size_t i = 0; i < count; ++i) {
-        contexts.push_back(model_->new_context());
-        model_->reset(contexts.back());
+        model_->reset(contexts[i]);
         decoders[i].begin(bits, (first + i) * WindowBits);
         active.push_back(i);
       }
