@@ -5,6 +5,7 @@
 // as through the spec's div_round (KernelKind::kScalar).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
@@ -134,5 +135,46 @@ TEST_CASE("isqrt_from_double == isqrt up to 2^62, squares and their neighbours i
   for (int i = 0; i < 500000; ++i) {
     const std::uint64_t n = (rng() >> (2 + rng() % 62));
     EQINFO_FAST_REQUIRE(isqrt_from_double(n) == isqrt(n));
+  }
+}
+
+// requant_rows and add_to_residual serve both kernels (their AVX-512 loops included), so they
+// are checked against the spec's formulas directly: random and extreme accumulators and
+// multipliers, every shift the exporter can write, widths with and without a vector tail.
+TEST_CASE("requant_rows and add_to_residual == the spec's formulas", "[m1][row_ops]") {
+  std::mt19937_64 rng(37);
+  const auto any32 = [&] {
+    switch (rng() % 4) {
+      case 0: return static_cast<std::int32_t>(rng());
+      case 1: return rng() % 2 ? INT32_MAX : INT32_MIN;
+      default: return static_cast<std::int32_t>(static_cast<std::int64_t>(rng() % 200001) - 100000);
+    }
+  };
+  for (int trial = 0; trial < 3000; ++trial) {
+    const std::size_t rows = 1 + rng() % 3, cols = 1 + rng() % 70, ld = cols + rng() % 3;
+    const int shift = static_cast<int>(rng() % 40);
+    const std::int32_t floor = rng() % 2 ? INT32_MIN : 0;
+    std::vector<std::int32_t> acc(rows * ld), mult(cols), x(rows * cols);
+    for (auto& a : acc) a = any32();
+    for (auto& m : mult) m = any32();
+    for (auto& v : x) v = static_cast<std::int32_t>(static_cast<std::int64_t>(rng() % (2 * kResidualClamp + 1)) - kResidualClamp);
+    std::vector<std::int16_t> out(rows * cols);
+    requant_rows(acc.data(), ld, rows, cols, mult.data(), shift, floor, -kActivationClamp, kActivationClamp, out.data(), cols);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t j = 0; j < cols; ++j) {
+        const std::int64_t want = std::clamp<std::int64_t>(rshift_round(std::int64_t{std::max(acc[r * ld + j], floor)} * mult[j], shift),
+                                                           -kActivationClamp, kActivationClamp);
+        EQINFO_FAST_REQUIRE(out[r * cols + j] == want);
+      }
+    std::vector<std::int32_t> acc_rows(rows * cols);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t j = 0; j < cols; ++j) acc_rows[r * cols + j] = acc[r * ld + j];
+    std::vector<std::int32_t> updated = x;
+    add_to_residual(acc_rows.data(), rows, cols, mult.data(), shift, updated.data());
+    for (std::size_t i = 0; i < rows * cols; ++i) {
+      const std::int64_t want = std::clamp<std::int64_t>(x[i] + rshift_round(std::int64_t{acc_rows[i]} * mult[i % cols], shift), -kResidualClamp,
+                                                         kResidualClamp);
+      EQINFO_FAST_REQUIRE(updated[i] == want);
+    }
   }
 }

@@ -196,6 +196,22 @@ void rmsnorm(const std::int32_t* x, std::size_t d, std::int16_t* n) noexcept {
   }
 }
 
+#if defined(EQINFO_ROW_OPS_AVX512)
+namespace detail {
+// clamp(requant(a_j, m_j, shift), lo, hi) for 16 int32 lanes, in int32 lanes: the products go
+// through two vpmuldq (even lanes, then the odd ones shifted down), each rounded, shifted and
+// clamped in int64, and the halves are blended back (the odd ones shifted up again).
+inline __m512i requant16(__m512i a, __m512i m, __m512i round, __m128i shift, __m512i lo, __m512i hi) noexcept {
+  const auto one = [&](__m512i x, __m512i y) {
+    return _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, y), round), shift), lo), hi);
+  };
+  const __m512i even = one(a, m), odd = one(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(m, 32));
+  return _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32));
+}
+inline __m512i rounding(int shift) noexcept { return _mm512_set1_epi64(shift == 0 ? 0 : std::int64_t{1} << (shift - 1)); }
+}  // namespace detail
+#endif
+
 // out[r][j] = clamp(requant(max(acc[r][j], floor), mult[j], shift), lo, hi) as
 // int16, for r < rows, j < cols.  acc: [rows][ld_acc], out: [rows][ld_out].
 // floor = INT32_MIN is the plain requant, 0 the ReLU of the MLP.
@@ -204,8 +220,17 @@ inline void requant_rows(const std::int32_t* acc, std::size_t ld_acc, std::size_
   for (std::size_t r = 0; r < rows; ++r) {
     const std::int32_t* a = acc + r * ld_acc;
     std::int16_t* o = out + r * ld_out;
-    for (std::size_t j = 0; j < cols; ++j)
-      o[j] = static_cast<std::int16_t>(clamp32(requant(std::max(a[j], floor), mult[j], shift), lo, hi));
+    std::size_t j = 0;
+#if defined(EQINFO_ROW_OPS_AVX512)
+    const __m512i round = detail::rounding(shift), f = _mm512_set1_epi32(floor), vlo = _mm512_set1_epi64(lo), vhi = _mm512_set1_epi64(hi);
+    const __m128i count = _mm_cvtsi32_si128(shift);
+    for (; j + 16 <= cols; j += 16) {
+      const __m512i v = _mm512_max_epi32(_mm512_loadu_si512(a + j), f);
+      const __m512i q = detail::requant16(v, _mm512_loadu_si512(mult + j), round, count, vlo, vhi);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + j), _mm512_cvtepi32_epi16(q));  // |q| <= hi < 2^15
+    }
+#endif
+    for (; j < cols; ++j) o[j] = static_cast<std::int16_t>(clamp32(requant(std::max(a[j], floor), mult[j], shift), lo, hi));
   }
 }
 
@@ -213,9 +238,22 @@ inline void requant_rows(const std::int32_t* acc, std::size_t ld_acc, std::size_
 // x and acc: [rows][d].
 inline void add_to_residual(const std::int32_t* acc, std::size_t rows, std::size_t d, const std::int32_t* mult, int shift,
                             std::int32_t* x) noexcept {
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t j = 0; j < d; ++j)
-      x[r * d + j] = clamp32(x[r * d + j] + requant(acc[r * d + j], mult[j], shift), -kResidualClamp, kResidualClamp);
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::size_t j = 0;
+#if defined(EQINFO_ROW_OPS_AVX512)
+    // requant is clamped to ±2^30 before the add: |x| <= R < 2^23, so a q beyond ±2^30 puts
+    // x + q beyond ±R either way and clamp(x + q, -R, R) is unchanged; x + q then fits int32.
+    const __m512i round = detail::rounding(shift), vlo = _mm512_set1_epi64(-(std::int64_t{1} << 30)), vhi = _mm512_set1_epi64(std::int64_t{1} << 30);
+    const __m512i rlo = _mm512_set1_epi32(-kResidualClamp), rhi = _mm512_set1_epi32(kResidualClamp);
+    const __m128i count = _mm_cvtsi32_si128(shift);
+    for (; j + 16 <= d; j += 16) {
+      const __m512i q = detail::requant16(_mm512_loadu_si512(acc + r * d + j), _mm512_loadu_si512(mult + j), round, count, vlo, vhi);
+      const __m512i sum = _mm512_add_epi32(_mm512_loadu_si512(x + r * d + j), q);
+      _mm512_storeu_si512(x + r * d + j, _mm512_min_epi32(_mm512_max_epi32(sum, rlo), rhi));
+    }
+#endif
+    for (; j < d; ++j) x[r * d + j] = clamp32(x[r * d + j] + requant(acc[r * d + j], mult[j], shift), -kResidualClamp, kResidualClamp);
+  }
 }
 
 // The last step of the frequency rule: the 2^P - Σ f_s left by the floors go to the symbol
