@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <random>
 #include <vector>
 
@@ -35,18 +36,24 @@ TEST_CASE("ExactDivisor == integer division for every uint64 dividend", "[m1][ro
   }
 }
 
+// by.divide(n) == n / d for every divisor d, at the edges of the dividend range [0, limit) and
+// around every quotient boundary on a geometric grid.
+template <class Divisor>
+void check_boundaries(std::initializer_list<std::uint64_t> divisors, std::uint64_t limit) {
+  for (std::uint64_t d : divisors) {
+    const Divisor by(d);
+    for (std::uint64_t n : {std::uint64_t{0}, d - 1, d, d + 1, limit - d, limit - 2, limit - 1}) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
+    for (std::uint64_t q = 0; q < limit / d; q += 1 + q / 3)
+      for (std::uint64_t n : {q * d, q * d + d - 1})
+        if (n < limit) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
+  }
+}
+
 TEST_CASE("Divisor40 == integer division for dividends < 2^40 and divisors in [256, 2^32)", "[m1][row_ops]") {
   std::mt19937_64 rng(32);
   constexpr std::uint64_t kLimit = Divisor40::kDividendLimit;
-  const std::uint64_t divisors[] = {256, 257, 4095, 32768, 65536, (std::uint64_t{1} << 31) - 1, std::uint64_t{1} << 31,
-                                    (std::uint64_t{1} << 32) - 1};
-  for (std::uint64_t d : divisors) {
-    const Divisor40 by(d);
-    for (std::uint64_t n : {std::uint64_t{0}, d - 1, d, d + 1, kLimit - d, kLimit - 2, kLimit - 1}) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
-    for (std::uint64_t q = 0; q < kLimit / d; q += 1 + q / 3)  // around every quotient boundary on a geometric grid
-      for (std::uint64_t n : {q * d, q * d + d - 1})
-        if (n < kLimit) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
-  }
+  check_boundaries<Divisor40>({256, 257, 4095, 32768, 65536, (std::uint64_t{1} << 31) - 1, std::uint64_t{1} << 31, (std::uint64_t{1} << 32) - 1},
+                              kLimit);
   for (int i = 0; i < 500000; ++i) {
     const std::uint64_t d = Divisor40::kMinDivisor + (rng() >> (32 + rng() % 32)) % ((std::uint64_t{1} << 32) - Divisor40::kMinDivisor);
     const std::uint64_t n = (rng() >> (rng() % 40)) % kLimit;
@@ -107,15 +114,9 @@ TEST_CASE("logits_to_table: reciprocal (simd) == division (scalar)", "[m1][row_o
 TEST_CASE("F64Divisor == integer division for dividends < 2^50 and divisors in [1, 2^32)", "[m1][row_ops]") {
   std::mt19937_64 rng(35);
   constexpr std::uint64_t kLimit = F64Divisor::kDividendLimit;
-  const std::uint64_t divisors[] = {1, 2, 3, 255, 256, 257, 4095, 32768, 65536, (std::uint64_t{1} << 31) - 1, std::uint64_t{1} << 31,
-                                    (std::uint64_t{1} << 32) - 1};
-  for (std::uint64_t d : divisors) {
-    const F64Divisor by(d);
-    for (std::uint64_t n : {std::uint64_t{0}, d - 1, d, d + 1, kLimit - d, kLimit - 2, kLimit - 1}) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
-    for (std::uint64_t q = 0; q < kLimit / d; q += 1 + q / 3)  // around every quotient boundary on a geometric grid
-      for (std::uint64_t n : {q * d, q * d + d - 1})
-        if (n < kLimit) EQINFO_FAST_REQUIRE(by.divide(n) == n / d);
-  }
+  check_boundaries<F64Divisor>({1, 2, 3, 255, 256, 257, 4095, 32768, 65536, (std::uint64_t{1} << 31) - 1, std::uint64_t{1} << 31,
+                               (std::uint64_t{1} << 32) - 1},
+                              kLimit);
   for (int i = 0; i < 500000; ++i) {
     const std::uint64_t d = 1 + (rng() >> (32 + rng() % 32)) % (F64Divisor::kDivisorLimit - 1);
     const std::uint64_t n = (rng() >> (rng() % 50)) % kLimit;
