@@ -181,17 +181,18 @@ void rmsnorm(const std::int32_t* x, std::size_t d, std::int16_t* n) noexcept {
     for (std::size_t i = 0; i < d; ++i)
       n[i] = static_cast<std::int16_t>(clamp32(div_round(std::int64_t{x[i]} << 16, r), -kActivationClamp, kActivationClamp));
   } else {
-    std::size_t i = 0;
+    std::size_t tail = 0;  // the elements from here on go through Divisor40
 #if defined(EQINFO_ROW_OPS_AVX512)
     // |x_i| · 2^16 + r/2 < 2^39 + 2^30 < 2^50 and r < 2^32: F64Divisor's range.
     const F64Divisor by_r(static_cast<std::uint64_t>(r));
-    for (; i + 8 <= d; i += 8) {
+    tail = d - d % 8;
+    for (std::size_t i = 0; i < tail; i += 8) {
       const __m256i xi = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i));
       _mm_storeu_si128(reinterpret_cast<__m128i*>(n + i), _mm256_cvtepi32_epi16(by_r.div_round_clamped(xi, 65536.0, kActivationClamp)));
     }
 #endif
     const Divisor40 by_r40(static_cast<std::uint64_t>(r));
-    for (; i < d; ++i)
+    for (std::size_t i = tail; i < d; ++i)
       n[i] = static_cast<std::int16_t>(clamp32(by_r40.div_round(std::int64_t{x[i]} << 16), -kActivationClamp, kActivationClamp));
   }
 }
