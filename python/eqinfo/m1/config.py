@@ -126,4 +126,15 @@ RUNS: dict[str, M1TrainConfig] = {
                            reset_frac=0.5, reset_min=2, reset_max=40, bos_start=True,
                            mix_frac=0.25, eval_every=500, ckpt_every=200, log_every=50,
                            warm_start="models/checkpoints/m1-3m-train.pt"),
+    # A window model for Equal-Info (issue 12's "one model or two"): m1-v2's weights fine-tuned
+    # on window-start contexts only (every sequence reset into segments of 2..16 bytes: a b16
+    # window holds ~4-6 English bytes, 2-3 Korean/Chinese, b24-b32 up to ~11), with m1-v2's
+    # language mix and a fine-tuning learning rate. The reset ablation measured +4.4 %
+    # bytes/token for window-start-only training (docs/m1_training.md); m1-v2 used 0.5 for AC's
+    # sake, which a separate AC model (m1-v2 itself) no longer needs. Started 2026-12-06 on one
+    # core; ~2.7-3.4 s/step, so 3,000 steps take ~2.5 hours over two sessions.
+    "m1-v2-window": M1TrainConfig(preset="m1-3m", out="runs/m1-v2-window", steps=3000, warmup=100, lr=3e-4,
+                                  reset_frac=1.0, reset_min=2, reset_max=16, bos_start=True,
+                                  mix_frac=0.25, eval_every=500, ckpt_every=200, log_every=50,
+                                  warm_start="models/checkpoints/m1-v2-train.pt"),
 }
