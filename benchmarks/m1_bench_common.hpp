@@ -11,7 +11,10 @@
 //   M1/clock         a chain of dependent integer adds (1 cycle each): the
 //                    core's clock while it runs, so MACs/cycle = peak / GHz.
 //   M1/matmul/...    m1::packed_gemm ("simd") and m1::matmul_reference
-//                    ("scalar") on the M1 shapes, R rows.
+//                    ("scalar") on the M1 shapes, R rows; .../model/R:k
+//                    every product of one M1 row in turn (2.4 MB of weights).
+//   M1/rowop/...     one call of a per-row step: RMSNorm, attention at
+//                    position t, the frequency table (time column only).
 //   M1/encode/...    Equal-Info encode (b = 16, N = 16) of 4 KiB of text,
 //                    with the encoder's look-ahead (predict_each) or one
 //                    model call per offered symbol ("sequential").
@@ -40,7 +43,7 @@
 // benchmarks are skipped (with an error line) when it is missing.
 //
 // This header holds what both files of the suite share
-// (m1_kernel_benchmark.cpp: M1/peak, M1/clock, M1/matmul;
+// (m1_kernel_benchmark.cpp: M1/peak, M1/clock, M1/matmul, M1/rowop;
 // m1_model_benchmark.cpp: M1/rows, M1/encode, M1/decode): the peak loop and
 // the one-core peak that of_peak divides by, timers, the cores counter, the
 // MAC counters and the registration helpers.
