@@ -56,7 +56,10 @@ struct AttentionScratch {
 
 namespace detail {
 
-#if defined(EQINFO_DOT_AVX512VNNI)
+// The AVX-512 head kernel needs vpdpwssd (dot_kernels.hpp) and the AVX-512 row helpers
+// (row_ops.hpp: F64Divisor's vector divide, requant8, exp2_neg8).
+#if defined(EQINFO_DOT_AVX512VNNI) && defined(EQINFO_ROW_OPS_AVX512)
+#define EQINFO_ATTENTION_AVX512 1
 // num[c] = Σ_i e[i] · v[i][c] for c < 16 · Chunks, the weighted sum of one head's value rows.  Exact and in any order, like the int64 loop it
 // replaces: e ≤ 2^15 (exp2_lut[0], checked at load) and |v| ≤ A = 4095, so each product is
 // below 2^27 and 16 of them below 2^31.  The sums therefore run in int32 lanes held in
@@ -132,7 +135,7 @@ void attend_head_avx512(const AttentionParams& p, std::size_t h, const std::int1
   __m512i q[Pairs32];
   for (std::size_t c = 0; c < Pairs32; ++c) q[c] = _mm512_loadu_si512(qh + 32 * c);
   const auto key_row = [&](std::size_t i) { return kv.keys + (i == 0 ? 0 : skip + i) * d + h * hd; };
-  const __m512i round = _mm512_set1_epi64(p.score_shift == 0 ? 0 : std::int64_t{1} << (p.score_shift - 1));
+  const __m512i round = rounding(p.score_shift);
   const __m128i shift = _mm_cvtsi32_si128(p.score_shift);
   const __m512i mult = _mm512_set1_epi64(p.score_mult);
   __m512i mx = _mm512_set1_epi64(INT64_MIN);
@@ -151,22 +154,17 @@ void attend_head_avx512(const AttentionParams& p, std::size_t h, const std::int1
     for (int half = 0; half < 2; ++half) {
       const __m256i d32 = half == 0 ? _mm512_castsi512_si256(dots) : _mm512_extracti64x4_epi64(dots, 1);
       const __m256i b32 = half == 0 ? _mm512_castsi512_si256(bias) : _mm512_extracti64x4_epi64(bias, 1);
-      const __m512i score = _mm512_add_epi64(_mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_cvtepi32_epi64(d32), mult), round), shift),
-                                             _mm512_cvtepi32_epi64(b32));
+      const __m512i score = _mm512_add_epi64(requant8(_mm512_cvtepi32_epi64(d32), mult, round, shift), _mm512_cvtepi32_epi64(b32));
       const auto m8 = static_cast<__mmask8>(half == 0 ? valid & 0xff : valid >> 8);
       _mm512_mask_storeu_epi64(u + first + 8 * half, m8, score);
       mx = _mm512_mask_max_epi64(mx, m8, mx, score);
     }
   }
   const __m512i vm = _mm512_set1_epi64(_mm512_reduce_max_epi64(mx));
-  const __m512i low = _mm512_set1_epi64((1 << kExpLutBits) - 1), thirty_one = _mm512_set1_epi64(31);
   __m512i sum = _mm512_setzero_si512();
   for (std::size_t i = 0; i < keys; i += 8) {
     const auto m8 = static_cast<__mmask8>(keys - i >= 8 ? 0xff : (1u << (keys - i)) - 1);
-    const __m512i delta = _mm512_sub_epi64(vm, _mm512_maskz_loadu_epi64(m8, u + i));
-    const __m512i whole = _mm512_srli_epi64(delta, kExpLutBits);
-    const __m512i entry = _mm512_cvtepi32_epi64(_mm512_mask_i64gather_epi32(_mm256_setzero_si256(), m8, _mm512_and_si512(delta, low), p.exp2_lut.data(), 4));
-    const __m512i e = _mm512_maskz_srlv_epi64(static_cast<__mmask8>(m8 & _mm512_cmplt_epi64_mask(whole, thirty_one)), entry, whole);
+    const __m512i e = exp2_neg8(_mm512_sub_epi64(vm, _mm512_maskz_loadu_epi64(m8, u + i)), p.exp2_lut.data(), m8);
     _mm512_mask_storeu_epi64(u + i, m8, e);
     sum = _mm512_add_epi64(sum, e);
   }
@@ -188,7 +186,7 @@ void attend_head_avx512(const AttentionParams& p, std::size_t h, const std::int1
 }  // namespace detail
 
 // q [d] at position t; kv holds every position of its span; a [d] receives
-// the output on v's grid. `u` is scratch, one score per key of the span.
+// the output on v's grid. `scratch` is reused between calls (its contents do not matter).
 template <KernelKind K>
 void attend(const AttentionParams& p, std::size_t t, const std::int16_t* q, const KvRows& kv, std::int16_t* a, AttentionScratch& scratch) {
   const std::size_t d = p.d, hd = p.head_dim;
@@ -197,7 +195,7 @@ void attend(const AttentionParams& p, std::size_t t, const std::int16_t* q, cons
   const auto pos = [&](std::size_t i) { return i == 0 ? std::size_t{0} : first + i - 1; };
   std::vector<std::int64_t>& u = scratch.scores;
   u.resize(keys);
-#if defined(EQINFO_DOT_AVX512VNNI)
+#if defined(EQINFO_ATTENTION_AVX512)
   if (K == KernelKind::kSimd && hd % 32 == 0 && hd <= detail::kMaxSummedWidth && keys < (std::size_t{1} << 17)) {
     auto& bucket_bias = scratch.bucket_bias;
     bucket_bias.resize(keys);

@@ -198,18 +198,33 @@ void rmsnorm(const std::int32_t* x, std::size_t d, std::int16_t* n) noexcept {
 }
 
 #if defined(EQINFO_ROW_OPS_AVX512)
+// The integer helpers of integer_ops.hpp on eight int64 lanes, shared by the AVX-512 row steps
+// here and by attention's head kernel (attention.hpp).
 namespace detail {
-// clamp(requant(a_j, m_j, shift), lo, hi) for 16 int32 lanes, in int32 lanes: the products go
-// through two vpmuldq (even lanes, then the odd ones shifted down), each rounded, shifted and
-// clamped in int64, and the halves are blended back (the odd ones shifted up again).
-inline __m512i requant16(__m512i a, __m512i m, __m512i round, __m128i shift, __m512i lo, __m512i hi) noexcept {
-  const auto one = [&](__m512i x, __m512i y) {
-    return _mm512_min_epi64(_mm512_max_epi64(_mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, y), round), shift), lo), hi);
-  };
+// rshift_round's addend 2^(shift-1) (0 for shift 0) in every lane.
+inline __m512i rounding(int shift) noexcept { return _mm512_set1_epi64(shift == 0 ? 0 : std::int64_t{1} << (shift - 1)); }
+// requant(a, m, shift) = rshift_round(a · m, shift) for the int32 in the low half of each
+// int64 lane of a and m (vpmuldq: the exact 64-bit product); round = rounding(shift), count =
+// shift as vpsraq reads it.
+inline __m512i requant8(__m512i a, __m512i m, __m512i round, __m128i count) noexcept {
+  return _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), round), count);
+}
+// exp2_neg(delta, lut) in the lanes of `valid` (0 elsewhere) for delta >= 0: the table entry
+// gathered by delta's low 10 bits, shifted right by the rest, 0 from a shift of 31 on.
+inline __m512i exp2_neg8(__m512i delta, const std::int32_t* lut, __mmask8 valid) noexcept {
+  const __m512i whole = _mm512_srli_epi64(delta, kExpLutBits);
+  const __m512i index = _mm512_and_si512(delta, _mm512_set1_epi64((1 << kExpLutBits) - 1));
+  const __m512i entry = _mm512_cvtepi32_epi64(_mm512_mask_i64gather_epi32(_mm256_setzero_si256(), valid, index, lut, 4));
+  return _mm512_maskz_srlv_epi64(static_cast<__mmask8>(valid & _mm512_cmplt_epi64_mask(whole, _mm512_set1_epi64(31))), entry, whole);
+}
+// clamp(requant(a_j, m_j, shift), lo, hi) for 16 int32 lanes, in int32 lanes: the even lanes
+// and (shifted down) the odd ones through requant8, each clamped in int64, then blended back
+// (the odd ones shifted up again).
+inline __m512i requant16(__m512i a, __m512i m, __m512i round, __m128i count, __m512i lo, __m512i hi) noexcept {
+  const auto one = [&](__m512i x, __m512i y) { return _mm512_min_epi64(_mm512_max_epi64(requant8(x, y, round, count), lo), hi); };
   const __m512i even = one(a, m), odd = one(_mm512_srli_epi64(a, 32), _mm512_srli_epi64(m, 32));
   return _mm512_mask_blend_epi32(0xaaaa, even, _mm512_slli_epi64(odd, 32));
 }
-inline __m512i rounding(int shift) noexcept { return _mm512_set1_epi64(shift == 0 ? 0 : std::int64_t{1} << (shift - 1)); }
 }  // namespace detail
 #endif
 
@@ -288,25 +303,22 @@ void logits_to_table(const std::int32_t* acc, std::span<const std::int32_t> mult
     // gathered table entry and a variable shift, and the shares through F64Divisor
     // (e_s · spare < 2^15 · 2^24 < 2^50, E < 2^24 < 2^32: its range).
     constexpr std::size_t kVec = (V / 8) * 8;
-    const __m512i round = _mm512_set1_epi64(shift == 0 ? 0 : std::int64_t{1} << (shift - 1));
+    const __m512i round = detail::rounding(shift);
     const __m128i count = _mm_cvtsi32_si128(shift);
     __m512i mx = _mm512_set1_epi64(INT64_MIN);
     for (std::size_t s = 0; s < kVec; s += 8) {
       const __m512i a = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + s)));
       const __m512i m = _mm512_cvtepi32_epi64(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(mult.data() + s)));
-      const __m512i l = _mm512_sra_epi64(_mm512_add_epi64(_mm512_mul_epi32(a, m), round), count);
+      const __m512i l = detail::requant8(a, m, round, count);
       _mm512_storeu_si512(logit.data() + s, l);
       mx = _mm512_max_epi64(mx, l);
     }
     std::int64_t m = _mm512_reduce_max_epi64(mx);
     for (std::size_t s = kVec; s < V; ++s) m = std::max(m, logit[s] = requant(acc[s], mult[s], shift));
-    const __m512i vm = _mm512_set1_epi64(m), low = _mm512_set1_epi64((1 << kExpLutBits) - 1), thirty_one = _mm512_set1_epi64(31);
+    const __m512i vm = _mm512_set1_epi64(m);
     __m512i sum = _mm512_setzero_si512();
     for (std::size_t s = 0; s < kVec; s += 8) {
-      const __m512i delta = _mm512_sub_epi64(vm, _mm512_loadu_si512(logit.data() + s));
-      const __m512i whole = _mm512_srli_epi64(delta, kExpLutBits);
-      const __m512i entry = _mm512_cvtepi32_epi64(_mm512_i64gather_epi32(_mm512_and_si512(delta, low), lut.data(), 4));
-      const __m512i es = _mm512_maskz_srlv_epi64(_mm512_cmplt_epi64_mask(whole, thirty_one), entry, whole);
+      const __m512i es = detail::exp2_neg8(_mm512_sub_epi64(vm, _mm512_loadu_si512(logit.data() + s)), lut.data(), 0xff);
       _mm512_storeu_si512(e.data() + s, es);
       sum = _mm512_add_epi64(sum, es);
     }
